@@ -1,0 +1,425 @@
+"""Bill runs, their schedules, and the bookkeeping of their execution.
+
+Status transitions are never made here: every one goes through a function in billruns/services.py
+that checks the source status under a lock and appends a BillRunEvent (DESIGN §4).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from accounts.models import BATCHES, BILL_CYCLE_DAY_VALIDATORS, Charge
+from invoicing.models import AMOUNT
+from invoicing.numbering import NumberedModel
+
+ALL_CHARGE_TYPES = [choice.value for choice in Charge.ChargeType]
+
+
+def default_charge_types() -> list[str]:
+    return list(ALL_CHARGE_TYPES)
+
+
+def validate_batches(value) -> None:
+    if not isinstance(value, list) or any(item not in BATCHES for item in value):
+        raise ValidationError(
+            "Batches must be a list of Batch1 … Batch50 (empty for all batches).",
+            code="invalid_batches",
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("A batch is listed twice.", code="duplicate_batches")
+
+
+def validate_charge_types(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Include at least one charge type.", code="no_charge_types")
+    if any(item not in ALL_CHARGE_TYPES for item in value) or len(set(value)) != len(value):
+        raise ValidationError(
+            "Charge types must be distinct values of OneTime, Recurring, Usage.",
+            code="invalid_charge_types",
+        )
+
+
+class TargetType(models.TextChoices):
+    SINGLE_ACCOUNT = "SingleAccount", "Single account"
+    MULTIPLE_ACCOUNTS = "MultipleAccounts", "Multiple accounts"
+
+
+class BillRunTerms(models.Model):
+    """What a run bills and what it does afterwards: shared by runs and their schedules."""
+
+    name = models.CharField(max_length=255, blank=True)
+    target_type = models.CharField(
+        max_length=20, choices=TargetType.choices, default=TargetType.MULTIPLE_ACCOUNTS
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The one account of a SingleAccount run.",
+    )
+    batches = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_batches],
+        help_text="Batch names; empty for all batches.",
+    )
+    charge_types = models.JSONField(
+        default=default_charge_types, validators=[validate_charge_types]
+    )
+    auto_post = models.BooleanField(default=False)
+    auto_email = models.BooleanField(default=False, help_text="Email documents after posting.")
+    no_email_for_zero_amount = models.BooleanField(
+        "no email for zero-amount invoices", default=False
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.target_type == TargetType.SINGLE_ACCOUNT and not self.account_id:
+            raise ValidationError({"account": "A single-account run needs its account."})
+        if self.target_type == TargetType.MULTIPLE_ACCOUNTS and self.account_id:
+            raise ValidationError({"account": "Only a single-account run names an account."})
+
+
+class BillRun(BillRunTerms, NumberedModel):
+    NUMBER_PREFIX = "BR-"
+
+    class RunType(models.TextChoices):
+        AD_HOC = "AdHoc", "Ad hoc"
+        SCHEDULED = "Scheduled"
+
+    class Status(models.TextChoices):
+        PENDING = "Pending"
+        PROCESSING = "Processing"
+        COMPLETED = "Completed"
+        ERROR = "Error"
+        CANCEL_IN_PROGRESS = "CancelInProgress", "Cancel in progress"
+        CANCELED = "Canceled"
+        POST_IN_PROGRESS = "PostInProgress", "Post in progress"
+        POSTED = "Posted"
+
+    run_type = models.CharField(max_length=10, choices=RunType.choices, default=RunType.AD_HOC)
+    bill_cycle_day = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=BILL_CYCLE_DAY_VALIDATORS,
+        help_text="Only accounts with this bill cycle day; empty for all days.",
+    )
+    invoice_date = models.DateField()
+    target_date = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error_message = models.TextField(blank=True)
+    schedule = models.ForeignKey(
+        "billruns.BillRunSchedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    executed_at = models.DateTimeField(null=True, blank=True, help_text="Processing started.")
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="Processing ended.")
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Statistics, written once by the finalising chunk (money added up in Python, never SQL SUM).
+    number_of_accounts = models.PositiveIntegerField(default=0)
+    number_of_invoices = models.PositiveIntegerField(default=0)
+    number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
+    number_of_credit_memos = models.PositiveIntegerField(default=0)
+    number_of_failures = models.PositiveIntegerField(default=0)
+    invoice_amount = models.DecimalField(**AMOUNT, default=0)
+    credit_memo_amount = models.DecimalField(**AMOUNT, default=0)
+    # {"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: amounts of different currencies
+    # are never added together, so the per-currency totals are the ones a page shows.
+    amounts_by_currency = models.JSONField(default=dict, blank=True)
+    total_time_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(bill_cycle_day__isnull=True)
+                | Q(bill_cycle_day__gte=1, bill_cycle_day__lte=31),
+                name="billrun_bill_cycle_day_1_31",
+                violation_error_message="The bill cycle day must be between 1 and 31.",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_type="SingleAccount", account__isnull=False)
+                | Q(target_type="MultipleAccounts", account__isnull=True),
+                name="billrun_account_iff_single",
+                violation_error_message="A single-account run names one account; "
+                "a multiple-account run names none.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "Pending",
+                        "Processing",
+                        "Completed",
+                        "Error",
+                        "CancelInProgress",
+                        "Canceled",
+                        "PostInProgress",
+                        "Posted",
+                    ]
+                ),
+                name="billrun_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="billrun_chunks_done_le_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_amount__gte=0, credit_memo_amount__gte=0),
+                name="billrun_amounts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="billrun_status_created_idx"),
+            models.Index(fields=["target_date"], name="billrun_target_date_idx"),
+        ]
+        permissions = [
+            ("post_billrun", "Can post bill runs"),
+            ("cancel_billrun", "Can cancel bill runs"),
+            ("terminate_billrun", "Can terminate bill runs"),
+        ]
+
+    # Statuses after which nothing about the run may be edited by hand.
+    EDITABLE_STATUSES = frozenset({Status.PENDING})
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:billruns_billrun_change", args=[self.pk])
+
+    @property
+    def has_failures(self) -> bool:
+        return self.number_of_failures > 0
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE_STATUSES
+
+
+class BillRunChunk(models.Model):
+    """A contiguous range of a run's account ids, fixed when the run is planned."""
+
+    class Status(models.TextChoices):
+        PENDING = "Pending"
+        RUNNING = "Running"
+        DONE = "Done"
+        FAILED = "Failed"
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
+    sequence = models.PositiveIntegerField(help_text="Position of the chunk in its run.")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    number_of_accounts = models.PositiveIntegerField(default=0)
+    number_of_invoices = models.PositiveIntegerField(default=0)
+    number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
+    number_of_credit_memos = models.PositiveIntegerField(default=0)
+    number_of_failures = models.PositiveIntegerField(default=0)
+    number_of_lines = models.PositiveIntegerField(default=0)
+    amounts_by_currency = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["bill_run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["bill_run", "sequence"], name="chunk_sequence_unique"),
+            models.CheckConstraint(
+                condition=Q(first_account_id__lte=models.F("last_account_id")),
+                name="chunk_range_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["bill_run", "status"], name="chunk_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.sequence} (accounts {self.first_account_id}–{self.last_account_id})"
+
+
+class BillRunFailure(models.Model):
+    """An account (or one of its subscriptions or charges) that a run could not bill."""
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="failures")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="bill_run_failures"
+    )
+    subscription = models.ForeignKey(
+        "accounts.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    charge = models.ForeignKey(
+        "accounts.Charge", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error_code = models.CharField(max_length=50)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["bill_run", "account_id", "id"]
+        indexes = [models.Index(fields=["bill_run", "account"], name="failure_run_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.error_code}: {self.message[:60]}"
+
+
+class BillRunEvent(models.Model):
+    """One entry of a run's History. It outlives the run: deleting a run keeps its audit trail."""
+
+    bill_run = models.ForeignKey(
+        BillRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    # Kept so the entry still says which run it was about after the run is deleted.
+    bill_run_number = models.CharField(max_length=20)
+    from_status = models.CharField(max_length=20, blank=True)
+    # A BillRun status, or "Deleted" for the entry written when a run is removed.
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the system.",
+    )
+    at = models.DateTimeField()
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["bill_run", "at"], name="event_run_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bill_run_number}: {self.from_status or '—'} → {self.to_status}"
+
+
+class BillRunSchedule(BillRunTerms):
+    """A recurring bill run. Each execution creates a new Scheduled BillRun linked here."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "Daily"
+        WEEKLY = "Weekly"
+        MONTHLY = "Monthly"
+
+    AS_RUN_DAY = "AsRunDay"
+    BILL_CYCLE_DAY_CHOICES = [
+        ("", "All bill cycle days"),
+        *[(str(day), str(day)) for day in range(1, 32)],
+        (AS_RUN_DAY, "As run day"),
+    ]
+    WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+    enabled = models.BooleanField(default=True)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    # Python weekday numbers, Monday = 0 … Sunday = 6 (Weekly only).
+    weekdays = models.JSONField(default=list, blank=True)
+    day_of_month = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="Monthly only; 29–31 mean the month's last day in shorter months.",
+    )
+    run_time = models.TimeField(help_text="Time of day, in the server's TIME_ZONE.")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    target_date_offset_days = models.SmallIntegerField(default=0)
+    invoice_date_offset_days = models.SmallIntegerField(default=0)
+    # "" = all days, "1"…"31", or "AsRunDay": the run day's accounts, and on a month's last
+    # day every larger day too.
+    bill_cycle_day = models.CharField(
+        max_length=8, choices=BILL_CYCLE_DAY_CHOICES, blank=True, default=""
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="bill_run_schedules",
+        help_text="Receives the completion and error emails of every execution.",
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=["Daily", "Weekly", "Monthly"]),
+                name="schedule_frequency_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="Monthly") | Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="schedule_monthly_has_day",
+                violation_error_message="A monthly schedule needs a day of month (1–31).",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="schedule_range_ordered",
+                violation_error_message="A schedule cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_type="SingleAccount", account__isnull=False)
+                | Q(target_type="MultipleAccounts", account__isnull=True),
+                name="schedule_account_iff_single",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    bill_cycle_day__in=["", "AsRunDay", *[str(day) for day in range(1, 32)]]
+                ),
+                name="schedule_bill_cycle_day_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"Schedule {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:billruns_billrunschedule_change", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.frequency == self.Frequency.WEEKLY:
+            days = self.weekdays
+            if (
+                not isinstance(days, list)
+                or not days
+                or any(not isinstance(day, int) or not 0 <= day <= 6 for day in days)
+            ):
+                raise ValidationError(
+                    {"weekdays": "A weekly schedule needs weekdays, 0 (Monday) … 6 (Sunday)."}
+                )
+        elif self.weekdays:
+            raise ValidationError({"weekdays": "Only a weekly schedule has weekdays."})
+        if self.frequency == self.Frequency.MONTHLY and not self.day_of_month:
+            raise ValidationError({"day_of_month": "A monthly schedule needs a day of month."})

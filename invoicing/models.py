@@ -1,0 +1,213 @@
+"""Billing documents (invoices and credit memos), their lines, and the number sequences."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from invoicing.numbering import format_number, next_numbers
+
+# Up to 18 digits with 3 decimals: enough for every ISO 4217 minor unit (DESIGN §3).
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+PRICE = {"max_digits": 20, "decimal_places": 6}
+
+
+class NumberSequence(models.Model):
+    """The last value handed out for one number prefix (see invoicing.numbering)."""
+
+    prefix = models.CharField(max_length=10, primary_key=True)
+    last_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(last_value__gte=0), name="sequence_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: last {format_number(self.prefix, self.last_value)}"
+
+
+class BillingDocumentQuerySet(models.QuerySet):
+    def invoices(self):
+        return self.filter(kind=BillingDocument.Kind.INVOICE)
+
+    def credit_memos(self):
+        return self.filter(kind=BillingDocument.Kind.CREDIT_MEMO)
+
+
+class BillingDocument(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "Invoice"
+        CREDIT_MEMO = "CreditMemo", "Credit memo"
+
+    class Status(models.TextChoices):
+        DRAFT = "Draft"
+        POSTED = "Posted"
+        CANCELED = "Canceled"
+
+    NUMBER_PREFIXES = {Kind.INVOICE: "INV", Kind.CREDIT_MEMO: "CM"}
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Gapless per kind; null only until the writing transaction (or the run's finalisation)
+    # assigns it with assign_numbers().
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="documents"
+    )
+    bill_run = models.ForeignKey(
+        "billruns.BillRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    currency = models.CharField(max_length=3)
+    document_date = models.DateField(help_text="The invoice date.")
+    target_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField()
+    # Positive for both kinds: a credit memo's lines carry the signs turned (DESIGN §5).
+    amount = models.DecimalField(**AMOUNT, default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BillingDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-document_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0),
+                name="document_amount_not_negative",
+                violation_error_message="A document's amount is never negative; "
+                "a negative total makes a credit memo.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["Invoice", "CreditMemo"]), name="document_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["Draft", "Posted", "Canceled"]),
+                name="document_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="Posted") | Q(posted_at__isnull=False),
+                name="document_posted_has_posted_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=models.F("document_date")),
+                name="document_due_after_date",
+                violation_error_message="The due date cannot be before the invoice date.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bill_run", "kind", "status"], name="doc_run_kind_status_idx"),
+            models.Index(fields=["account", "document_date"], name="doc_account_date_idx"),
+            models.Index(fields=["status", "document_date"], name="doc_status_date_idx"),
+        ]
+        permissions = [
+            ("post_billingdocument", "Can post and unpost billing documents"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Unnumbered {self.get_kind_display().lower()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:invoicing_billingdocument_change", args=[self.pk])
+
+    @property
+    def is_zero_amount(self) -> bool:
+        return self.amount == 0
+
+    @classmethod
+    def assign_numbers(cls, documents, *, using: str | None = None) -> None:
+        """Number unnumbered documents, one sequence statement per kind.
+
+        Call it inside the transaction that writes the documents, so a rollback returns the
+        numbers and the sequence stays gapless.
+        """
+        for kind, prefix in cls.NUMBER_PREFIXES.items():
+            unnumbered = [doc for doc in documents if doc.kind == kind and not doc.number]
+            for doc, number in zip(
+                unnumbered, next_numbers(prefix, len(unnumbered), using=using), strict=True
+            ):
+                doc.number = number
+
+
+class KindManager(models.Manager):
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def get_queryset(self):
+        return BillingDocumentQuerySet(self.model, using=self._db).filter(kind=self.kind)
+
+
+class Invoice(BillingDocument):
+    objects = KindManager(BillingDocument.Kind.INVOICE)
+
+    class Meta:
+        proxy = True
+
+    def save(self, *args, **kwargs):
+        self.kind = BillingDocument.Kind.INVOICE
+        super().save(*args, **kwargs)
+
+
+class CreditMemo(BillingDocument):
+    objects = KindManager(BillingDocument.Kind.CREDIT_MEMO)
+
+    class Meta:
+        proxy = True
+        verbose_name = "credit memo"
+
+    def save(self, *args, **kwargs):
+        self.kind = BillingDocument.Kind.CREDIT_MEMO
+        super().save(*args, **kwargs)
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(BillingDocument, on_delete=models.CASCADE, related_name="lines")
+    charge = models.ForeignKey(
+        "accounts.Charge", on_delete=models.PROTECT, related_name="document_lines"
+    )
+    subscription = models.ForeignKey(
+        "accounts.Subscription", on_delete=models.PROTECT, related_name="document_lines"
+    )
+    charge_type = models.CharField(max_length=10)
+    description = models.CharField(max_length=255)
+    service_start = models.DateField()
+    service_end = models.DateField(help_text="Inclusive, as printed on the document.")
+    quantity = models.DecimalField(**PRICE, default=1)
+    unit_price = models.DecimalField(**PRICE, default=0)
+    # Rounded half-up to the currency's minor unit; signed as on the document.
+    amount = models.DecimalField(**AMOUNT)
+    # Set with its document's cancellation, which frees (charge, service_start) for rebilling.
+    canceled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["document_id", "service_start", "id"]
+        constraints = [
+            # The database's own guard against double billing, on SQLite and PostgreSQL alike.
+            models.UniqueConstraint(
+                fields=["charge", "service_start"],
+                condition=Q(canceled=False),
+                name="line_once_per_charge_period",
+                violation_error_message="This charge is already billed for this service period.",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_end__gte=models.F("service_start")),
+                name="line_service_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} {self.service_start:%Y-%m-%d}–{self.service_end:%Y-%m-%d}"

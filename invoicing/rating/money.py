@@ -1,0 +1,28 @@
+"""Currency minor units and the project's one rounding rule."""
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+
+from babel.numbers import get_currency_precision, list_currencies
+
+
+@cache
+def known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_known_currency(code: str) -> bool:
+    return code in known_currencies()
+
+
+@cache
+def minor_unit_exponent(currency: str) -> Decimal:
+    """Decimal("0.01") for USD, Decimal("1") for JPY, Decimal("0.001") for BHD."""
+    if not is_known_currency(currency):
+        raise ValueError(f"Unknown currency {currency!r}: use an ISO 4217 code such as USD.")
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def round_amount(value: Decimal, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit: the one rounding rule of the project."""
+    return value.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
