@@ -167,9 +167,7 @@ class Charge(NumberedModel):
         IN_ADVANCE = "InAdvance", "In advance"
         IN_ARREARS = "InArrears", "In arrears"
 
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="charges"
-    )
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="charges")
     # Denormalised from the subscription so a chunk reads its charges by account id range.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="charges")
     name = models.CharField(max_length=255)
@@ -248,6 +246,11 @@ class Charge(NumberedModel):
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
 
+    def save(self, *args, **kwargs):
+        if self.account_id is None and self.subscription_id is not None:
+            self.account_id = self.subscription.account_id
+        super().save(*args, **kwargs)
+
     def clean(self):
         errors = {}
         if self.subscription_id and self.account_id:
@@ -266,11 +269,6 @@ class Charge(NumberedModel):
             errors["billing_timing"] = "Usage is always billed in arrears."
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        if self.account_id is None and self.subscription_id is not None:
-            self.account_id = self.subscription.account_id
-        super().save(*args, **kwargs)
 
 
 class UsageRecord(models.Model):
@@ -304,7 +302,9 @@ class UsageRecord(models.Model):
     class Meta:
         ordering = ["usage_date", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=0), name="usage_quantity_not_negative"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="usage_quantity_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(status="Pending", line__isnull=True)
                 | Q(status="Billed", line__isnull=False),
@@ -329,13 +329,13 @@ class UsageRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} on {self.usage_date:%Y-%m-%d} ({self.get_status_display()})"
 
+    def save(self, *args, **kwargs):
+        if self.account_id is None and self.charge_id is not None:
+            self.account_id = self.charge.account_id
+        super().save(*args, **kwargs)
+
     def clean(self):
         if self.charge_id and self.account_id and self.charge.account_id != self.account_id:
             raise ValidationError({"account": "The usage's account must be its charge's account."})
         if self.charge_id and self.charge.charge_type != Charge.ChargeType.USAGE:
             raise ValidationError({"charge": "Usage can only be recorded on a usage charge."})
-
-    def save(self, *args, **kwargs):
-        if self.account_id is None and self.charge_id is not None:
-            self.account_id = self.charge.account_id
-        super().save(*args, **kwargs)

@@ -18,7 +18,12 @@ def home(request):
     )
     recent_runs = list(
         BillRun.objects.select_related("created_by").only(
-            "number", "name", "status", "target_date", "created_at", "number_of_failures",
+            "number",
+            "name",
+            "status",
+            "target_date",
+            "created_at",
+            "number_of_failures",
             "created_by__username",
         )[:5]
     )
@@ -28,8 +33,7 @@ def home(request):
         {
             "accounts_total": sum(accounts_by_status.values()),
             "accounts_by_status": [
-                (status.label, accounts_by_status.get(status.value, 0))
-                for status in Account.Status
+                (status.label, accounts_by_status.get(status.value, 0)) for status in Account.Status
             ],
             "recent_runs": recent_runs,
         },

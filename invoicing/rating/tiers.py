@@ -23,7 +23,7 @@ class Tier:
 
 def _decimal(value: object, *, where: str) -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidTiers(f"{where} must be written as a string such as \"0.10\", not {value!r}.")
+        raise InvalidTiers(f'{where} must be written as a string such as "0.10", not {value!r}.')
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):

@@ -1,0 +1,47 @@
+# Billcycle: `make demo` serves a seeded app with a worker; `make test` runs the whole suite.
+# Both create or update .venv first, so a fresh machine needs only python3.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# tests/postgres runs against this server; it skips with a reason when none answers.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billcycle
+DEMO_ACCOUNTS ?= 2000
+
+.PHONY: demo test test-sqlite test-postgres lint format venv migrate clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo --if-empty --accounts $(DEMO_ACCOUNTS)
+	@bash scripts/serve-demo
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(PY) -m pytest --ignore=tests/postgres
+
+test-postgres: $(STAMP)
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/postgres
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles test-results .pytest_cache .ruff_cache

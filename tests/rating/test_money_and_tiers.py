@@ -1,0 +1,63 @@
+from decimal import Decimal
+
+import pytest
+
+from invoicing.rating.money import round_amount
+from invoicing.rating.tiers import InvalidTiers, Tier, parse_tiers
+
+
+@pytest.mark.parametrize(
+    "value, currency, expected",
+    [
+        ("10.005", "USD", "10.01"),
+        ("10.004", "USD", "10.00"),
+        ("-10.005", "USD", "-10.01"),
+        ("1234.5", "JPY", "1235"),
+        ("1234.49", "JPY", "1234"),
+        ("1.0005", "BHD", "1.001"),
+        ("2.125", "EUR", "2.13"),
+    ],
+)
+def test_amounts_round_half_up_to_the_currency_minor_unit(value, currency, expected):
+    assert str(round_amount(Decimal(value), currency)) == expected
+
+
+def test_an_unknown_currency_cannot_be_rounded():
+    with pytest.raises(ValueError, match="Unknown currency 'XYZ'"):
+        round_amount(Decimal("1"), "XYZ")
+
+
+def test_tiers_parse_to_decimals():
+    tiers = parse_tiers(
+        [
+            {"up_to": 100, "unit_price": "0.10", "flat_price": "5"},
+            {"up_to": None, "unit_price": "0.05"},
+        ]
+    )
+    assert tiers == (
+        Tier(up_to=Decimal(100), unit_price=Decimal("0.10"), flat_price=Decimal(5)),
+        Tier(up_to=None, unit_price=Decimal("0.05"), flat_price=Decimal(0)),
+    )
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ([], "non-empty list"),
+        ("100", "non-empty list"),
+        ([{"up_to": 100, "unit_price": "1"}], "last tier must be open"),
+        ([{"up_to": None, "unit_price": "1"}, {"up_to": None}], "is not the last tier"),
+        (
+            [{"up_to": 100, "unit_price": "1"}, {"up_to": 50}, {"up_to": None}],
+            "tiers must be sorted",
+        ),
+        ([{"up_to": None, "unit_price": "-1"}], "negative price"),
+        ([{"up_to": None, "unit_price": 0.1}], "not 0.1"),
+        ([{"up_to": None, "unit_price": "abc"}], "is not a number"),
+        ([{"up_to": None, "unit_price": "1", "price": "2"}], "unknown keys: price"),
+        ([{"up_to": 0, "unit_price": "1"}, {"up_to": None}], "must be greater"),
+    ],
+)
+def test_malformed_tiers_are_refused_with_a_reason(raw, message):
+    with pytest.raises(InvalidTiers, match=message):
+        parse_tiers(raw)
