@@ -32,6 +32,7 @@ def home(request):
         "core/home.html",
         {
             "accounts_total": sum(accounts_by_status.values()),
+            "accounts_active": accounts_by_status.get(Account.Status.ACTIVE, 0),
             "accounts_by_status": [
                 (status.label, accounts_by_status.get(status.value, 0)) for status in Account.Status
             ],

@@ -16,6 +16,12 @@ def q_sync(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Many tests make users; the real hasher would take most of the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def operator(db, django_user_model):
     from django.contrib.auth.models import Group

@@ -1,0 +1,214 @@
+"""Data maintenance for accounts, subscriptions, charges and usage.
+
+These tables reach millions of rows: lists never count the whole table twice, foreign keys are
+raw ids (a select would load every row), and only indexed columns sort.
+"""
+
+from django.contrib import admin
+
+from accounts.models import Account, Charge, Subscription, UsageRecord
+
+BIG_TABLE_PAGE = 50
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """Currencies in use, read from the account table's currency index.
+
+    Documents carry their account's currency, so their lists use it too instead of a DISTINCT
+    over millions of unindexed document rows.
+    """
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        currencies = Account.objects.order_by("currency").values_list("currency", flat=True)
+        return [(code, code) for code in currencies.distinct()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(currency=self.value())
+        return queryset
+
+
+class NumberedAdmin(admin.ModelAdmin):
+    """For NumberedModel: the number is optional on add (the sequence fills it) and fixed after."""
+
+    show_full_result_count = False
+    list_per_page = BIG_TABLE_PAGE
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and "number" not in fields:
+            # Documents, exports and other systems refer to the number once it exists.
+            fields = ("number", *fields)
+        return fields
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    fields = ("number", "status", "term_start", "term_end", "canceled_on")
+    readonly_fields = ("number",)
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Account)
+class AccountAdmin(NumberedAdmin):
+    list_display = (
+        "number",
+        "name",
+        "status",
+        "currency",
+        "batch",
+        "bill_cycle_day",
+        "bill_to_email",
+    )
+    list_filter = ("status", "batch", CurrencyFilter)
+    search_fields = ("number", "name", "bill_to_name", "bill_to_email")
+    search_help_text = "Number, name, bill-to name or bill-to email."
+    sortable_by = ("number", "name")
+    fieldsets = (
+        (None, {"fields": ("number", "name", "status")}),
+        ("Billing", {"fields": ("currency", "bill_cycle_day", "batch", "payment_term_days")}),
+        ("Bill to", {"fields": ("bill_to_name", "bill_to_email")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (SubscriptionInline,)
+
+
+class ChargeInline(admin.TabularInline):
+    model = Charge
+    # The account is not asked for: Charge.save() copies it from the subscription.
+    fields = (
+        "number",
+        "name",
+        "charge_type",
+        "charge_model",
+        "price",
+        "quantity",
+        "billing_period",
+        "billing_timing",
+        "effective_start",
+        "effective_end",
+        "charged_through",
+    )
+    readonly_fields = ("number", "charged_through")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(NumberedAdmin):
+    list_display = ("number", "account", "status", "term_start", "term_end", "canceled_on")
+    list_select_related = ("account",)
+    list_filter = ("status",)
+    search_fields = ("number", "account__number", "account__name")
+    search_help_text = "Subscription number, account number or account name."
+    sortable_by = ("number",)
+    raw_id_fields = ("account",)
+    fields = (
+        "number",
+        "account",
+        "status",
+        "term_start",
+        "term_end",
+        "canceled_on",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (ChargeInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            # Charges copy their subscription's account; moving the subscription would leave
+            # them billing the old account.
+            fields = (*fields, "account")
+        return fields
+
+
+@admin.register(Charge)
+class ChargeAdmin(NumberedAdmin):
+    list_display = (
+        "number",
+        "name",
+        "subscription",
+        "account",
+        "charge_type",
+        "charge_model",
+        "price",
+        "billing_period",
+        "billing_timing",
+        "effective_start",
+        "effective_end",
+        "charged_through",
+    )
+    list_select_related = ("subscription", "account")
+    list_filter = ("charge_type", "charge_model", "billing_period", "billing_timing")
+    search_fields = ("number", "name", "account__number", "subscription__number")
+    search_help_text = "Charge number or name, account number or subscription number."
+    sortable_by = ("number",)
+    raw_id_fields = ("subscription",)
+    fieldsets = (
+        (None, {"fields": ("number", "subscription", "account", "name")}),
+        (
+            "Pricing",
+            {"fields": ("charge_type", "charge_model", "price", "quantity", "tiers", "uom")},
+        ),
+        (
+            "Billing",
+            {
+                "fields": (
+                    "billing_period",
+                    "billing_timing",
+                    "effective_start",
+                    "effective_end",
+                    "charged_through",
+                )
+            },
+        ),
+        ("Timestamps", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    # The account follows the subscription (Charge.save); charged_through is the billing
+    # cursor, moved only by the transaction that writes the lines, so a hand edit would bill a
+    # period twice or never.
+    readonly_fields = ("account", "charged_through", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            # The denormalised account is only filled on creation, so the subscription stays.
+            fields = (*fields, "subscription")
+        return fields
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = ("id", "usage_date", "account", "charge", "quantity", "status", "source")
+    list_select_related = ("account", "charge")
+    list_filter = ("status",)
+    search_fields = ("account__number", "charge__number", "source")
+    search_help_text = "Account number, charge number or source (file name and row)."
+    sortable_by = ("id",)
+    # Newest first by primary key: the model's date ordering has no index to walk.
+    ordering = ("-id",)
+    show_full_result_count = False
+    list_per_page = BIG_TABLE_PAGE
+    raw_id_fields = ("charge", "account")
+    fields = ("account", "charge", "quantity", "usage_date", "status", "line", "source")
+    # Billing sets the status and the line together (a constraint ties them).
+    readonly_fields = ("status", "line")
+
+    def has_change_permission(self, request, obj=None):
+        # Billed usage is part of a document's amount.
+        if obj is not None and obj.status == UsageRecord.Status.BILLED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status == UsageRecord.Status.BILLED:
+            return False
+        return super().has_delete_permission(request, obj)

@@ -1,0 +1,237 @@
+"""Billing documents, their lines and the number sequences: shown, barely ever edited.
+
+Bill runs write documents and their services post and cancel them, so nothing here adds,
+deletes or changes a document's status. A Draft document's due date is the one hand edit.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms import ModelForm
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin import BIG_TABLE_PAGE, CurrencyFilter
+from accounts.models import Charge
+from invoicing.models import (
+    BillingDocument,
+    CreditMemo,
+    DocumentLine,
+    Invoice,
+    NumberSequence,
+)
+from invoicing.numbering import format_number
+
+# Above this many lines a document's page links to its lines instead of listing them inline.
+INLINE_LINE_LIMIT = 100
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows that only services write; nobody, superusers included, edits them by hand."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ViewOnlyTabularInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def changelist_link(viewname: str, lookup: str, pk, text: str) -> str:
+    url = f"{reverse(viewname)}?{lookup}={pk}"
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+class ChargeTypeFilter(admin.SimpleListFilter):
+    """A line's charge type has no choices on the field; a DISTINCT over all lines would be slow."""
+
+    title = "charge type"
+    parameter_name = "charge_type"
+
+    def lookups(self, request, model_admin):
+        return Charge.ChargeType.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(charge_type=self.value())
+        return queryset
+
+
+@admin.register(NumberSequence)
+class NumberSequenceAdmin(ViewOnlyAdmin):
+    # Sequences move only inside the transactions that write numbered rows: a hand edit
+    # would reuse numbers or leave a hole in a gapless series.
+    list_display = ("prefix", "last_value", "last_number")
+    search_fields = ("prefix",)
+
+    @admin.display(description="Last number")
+    def last_number(self, obj):
+        return format_number(obj.prefix, obj.last_value)
+
+
+class DocumentLineInline(ViewOnlyTabularInline):
+    model = DocumentLine
+    fields = (
+        "description",
+        "charge",
+        "subscription",
+        "charge_type",
+        "service_start",
+        "service_end",
+        "quantity",
+        "unit_price",
+        "amount",
+        "canceled",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charge", "subscription")
+
+
+class DraftDocumentForm(ModelForm):
+    def _post_clean(self):
+        super()._post_clean()
+        # Read-only fields are left out of the form's constraint checks, yet the due date's
+        # constraint compares it with the (read-only) document date.
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
+@admin.register(BillingDocument)
+class BillingDocumentAdmin(admin.ModelAdmin):
+    form = DraftDocumentForm
+    # Documents are voided by canceling (which rolls charges back), never deleted by hand.
+    actions = None
+    list_display = (
+        "number",
+        "kind",
+        "account",
+        "bill_run",
+        "status",
+        "document_date",
+        "due_date",
+        "currency",
+        "amount",
+    )
+    list_select_related = ("account", "bill_run")
+    list_filter = ("status", "kind", CurrencyFilter)
+    search_fields = ("number", "account__number", "account__name")
+    search_help_text = "Document number, account number or account name."
+    sortable_by = ("number", "document_date")
+    # Newest first by primary key: the model's date ordering has no index of its own.
+    ordering = ("-id",)
+    show_full_result_count = False
+    list_per_page = BIG_TABLE_PAGE
+    raw_id_fields = ("account", "bill_run")
+    fieldsets = (
+        (None, {"fields": ("number", "kind", "status", "account", "bill_run")}),
+        ("Amount", {"fields": ("currency", "amount", "lines_summary")}),
+        ("Dates", {"fields": ("document_date", "target_date", "due_date")}),
+        ("Posting", {"fields": ("posted_at", "posted_by", "emailed_at")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    editable_fields = frozenset({"due_date"})
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account", "bill_run", "posted_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status != BillingDocument.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            name
+            for _, options in self.fieldsets
+            for name in options["fields"]
+            if name not in self.editable_fields
+        ]
+
+    def get_inlines(self, request, obj):
+        if obj is None or self.line_count(obj) > INLINE_LINE_LIMIT:
+            return ()
+        return (DocumentLineInline,)
+
+    def line_count(self, obj) -> int:
+        # Asked twice per page (inlines and the summary field); count once.
+        if not hasattr(obj, "_admin_line_count"):
+            obj._admin_line_count = obj.lines.count()
+        return obj._admin_line_count
+
+    @admin.display(description="Lines")
+    def lines_summary(self, obj):
+        count = self.line_count(obj)
+        return changelist_link(
+            "admin:invoicing_documentline_changelist",
+            "document__id__exact",
+            obj.pk,
+            f"{count} line{'' if count == 1 else 's'}",
+        )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(BillingDocumentAdmin):
+    list_display = tuple(name for name in BillingDocumentAdmin.list_display if name != "kind")
+    list_filter = ("status", CurrencyFilter)
+
+
+@admin.register(CreditMemo)
+class CreditMemoAdmin(InvoiceAdmin):
+    pass
+
+
+@admin.register(DocumentLine)
+class DocumentLineAdmin(ViewOnlyAdmin):
+    # Lines are the document's amount: as read-only as the document's own amount.
+    list_display = (
+        "id",
+        "document",
+        "description",
+        "charge",
+        "charge_type",
+        "service_start",
+        "service_end",
+        "quantity",
+        "unit_price",
+        "amount",
+        "canceled",
+    )
+    list_select_related = ("document", "charge")
+    list_filter = (ChargeTypeFilter, "canceled")
+    search_fields = ("document__number", "charge__number", "description")
+    search_help_text = "Document number, charge number or description."
+    sortable_by = ("id",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    list_per_page = BIG_TABLE_PAGE
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("document", "charge", "subscription")
