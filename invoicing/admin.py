@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin import BIG_TABLE_PAGE, CurrencyFilter
-from accounts.models import Charge
 from invoicing.models import (
     BillingDocument,
     CreditMemo,
@@ -57,21 +56,6 @@ class ViewOnlyTabularInline(admin.TabularInline):
 def changelist_link(viewname: str, lookup: str, pk, text: str) -> str:
     url = f"{reverse(viewname)}?{lookup}={pk}"
     return format_html('<a href="{}">{}</a>', url, text)
-
-
-class ChargeTypeFilter(admin.SimpleListFilter):
-    """A line's charge type has no choices on the field; a DISTINCT over all lines would be slow."""
-
-    title = "charge type"
-    parameter_name = "charge_type"
-
-    def lookups(self, request, model_admin):
-        return Charge.ChargeType.choices
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(charge_type=self.value())
-        return queryset
 
 
 @admin.register(NumberSequence)
@@ -225,7 +209,7 @@ class DocumentLineAdmin(ViewOnlyAdmin):
         "canceled",
     )
     list_select_related = ("document", "charge")
-    list_filter = (ChargeTypeFilter, "canceled")
+    list_filter = ("charge_type", "canceled")
     search_fields = ("document__number", "charge__number", "description")
     search_help_text = "Document number, charge number or description."
     sortable_by = ("id",)

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts.models import Charge
 from invoicing.numbering import format_number, next_numbers
 
 # Up to 18 digits with 3 decimals: enough for every ISO 4217 minor unit (DESIGN §3).
@@ -182,7 +183,7 @@ class DocumentLine(models.Model):
     subscription = models.ForeignKey(
         "accounts.Subscription", on_delete=models.PROTECT, related_name="document_lines"
     )
-    charge_type = models.CharField(max_length=10)
+    charge_type = models.CharField(max_length=10, choices=Charge.ChargeType.choices)
     description = models.CharField(max_length=255)
     service_start = models.DateField()
     service_end = models.DateField(help_text="Inclusive, as printed on the document.")
