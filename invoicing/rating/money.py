@@ -1,6 +1,7 @@
 """Currency minor units and the project's one rounding rule."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -26,3 +27,14 @@ def minor_unit_exponent(currency: str) -> Decimal:
 def round_amount(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding rule of the project."""
     return value.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+
+
+def round_fraction(value: Fraction, currency: str) -> Decimal:
+    """Round an exact amount half-up (away from zero on a tie) to the currency's minor unit."""
+    places = -minor_unit_exponent(currency).as_tuple().exponent
+    scale = 10**places
+    units, remainder = divmod(abs(value.numerator) * scale, value.denominator)
+    if 2 * remainder >= value.denominator:
+        units += 1
+    sign = -1 if value < 0 else 1
+    return Decimal(sign * units).scaleb(-places)

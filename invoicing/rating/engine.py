@@ -1,0 +1,405 @@
+"""Rate one account: its charges and pending usage up to a target date, into one document draft.
+
+Pure and deterministic: plain dataclasses in, plain dataclasses out, no clock, no database. The
+bill run fills the inputs from the database in bulk and writes the result in one transaction.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from invoicing.rating.money import is_known_currency, round_fraction
+from invoicing.rating.periods import Period, PeriodGrid
+from invoicing.rating.pricing import amount_for, volume_tier
+from invoicing.rating.terms import (
+    BillingPeriod,
+    BillingTiming,
+    ChargeModel,
+    ChargeType,
+    DocumentKind,
+)
+from invoicing.rating.tiers import InvalidTiers, Tier, parse_tiers
+
+MAX_LINES_PER_DOCUMENT = 20_000
+ONE_DAY = timedelta(days=1)
+UNIT_PRICE_PLACES = Decimal("0.000001")  # DocumentLine.unit_price has 6 decimals
+
+
+class RatingError(Exception):
+    """An account that cannot be rated. `code` is stable; the message is for an operator."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        charge_id: int | None = None,
+        subscription_id: int | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.charge_id = charge_id
+        self.subscription_id = subscription_id
+
+
+@dataclass(frozen=True)
+class ChargeInput:
+    id: int
+    number: str
+    subscription_id: int
+    name: str
+    charge_type: str
+    charge_model: str
+    price: Decimal
+    quantity: Decimal
+    tiers: object  # the stored JSON; parsed (and validated) when the charge is rated
+    billing_period: str
+    billing_timing: str
+    effective_start: date
+    effective_end: date | None = None
+    charged_through: date | None = None
+
+
+@dataclass(frozen=True)
+class UsageInput:
+    id: int
+    charge_id: int
+    quantity: Decimal
+    usage_date: date
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    id: int
+    currency: str
+    bill_cycle_day: int
+    charges: Sequence[ChargeInput]
+    usage: Sequence[UsageInput] = ()  # the account's Pending usage records
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    charge_id: int
+    subscription_id: int
+    charge_type: str
+    description: str
+    service_start: date
+    service_end: date
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # rounded to the currency's minor unit; signed as on the document
+    usage_ids: tuple[int, ...] = ()  # the usage records this line bills
+
+
+@dataclass(frozen=True)
+class DocumentDraft:
+    kind: DocumentKind
+    currency: str
+    amount: Decimal  # never negative: a credit memo carries its lines with their signs turned
+    lines: tuple[LineDraft, ...]
+
+
+@dataclass(frozen=True)
+class AccountRating:
+    account_id: int
+    document: DocumentDraft | None  # None when nothing is due
+    # The new billing cursor of every charge that billed something.
+    charged_through: dict[int, date] = field(default_factory=dict)
+    # Pending usage left alone because its period was already billed (Zuora ignores it too).
+    late_usage_ids: tuple[int, ...] = ()
+
+    @property
+    def usage_line_index(self) -> dict[int, int]:
+        """Usage record id → index of the line (in document.lines) that bills it."""
+        if self.document is None:
+            return {}
+        return {
+            usage_id: index
+            for index, line in enumerate(self.document.lines)
+            for usage_id in line.usage_ids
+        }
+
+
+def rate_account(
+    account: AccountInput, *, target_date: date, charge_types: Collection[str]
+) -> AccountRating:
+    """Bill everything due up to `target_date` for the included charge types, or raise."""
+    if not is_known_currency(account.currency):
+        raise RatingError(
+            "currency_unknown",
+            f"The account's currency {account.currency!r} is not an ISO 4217 code.",
+        )
+    if not 1 <= account.bill_cycle_day <= 31:
+        raise RatingError(
+            "invalid_bill_cycle_day",
+            f"The bill cycle day {account.bill_cycle_day} is not between 1 and 31.",
+        )
+    usage_by_charge: dict[int, list[UsageInput]] = defaultdict(list)
+    for record in account.usage:
+        usage_by_charge[record.charge_id].append(record)
+
+    rater = _AccountRater(account=account, target_date=target_date)
+    for charge in sorted(account.charges, key=lambda c: (c.subscription_id, c.id)):
+        if charge.charge_type not in charge_types:
+            continue
+        try:
+            rater.rate(charge, usage_by_charge.get(charge.id, ()))
+        except InvalidTiers as error:
+            raise RatingError(
+                "invalid_tiers",
+                f"Charge {charge.number} has invalid tiers: {error}",
+                charge_id=charge.id,
+                subscription_id=charge.subscription_id,
+            ) from None
+    return AccountRating(
+        account_id=account.id,
+        document=make_document(rater.lines, account.currency) if rater.lines else None,
+        charged_through=rater.charged_through,
+        late_usage_ids=tuple(sorted(rater.late_usage_ids)),
+    )
+
+
+def make_document(lines: Sequence[LineDraft], currency: str) -> DocumentDraft:
+    """One document per account: an invoice when the total is ≥ 0, else a credit memo."""
+    total = sum((line.amount for line in lines), Decimal(0))
+    if total >= 0:
+        return DocumentDraft(DocumentKind.INVOICE, currency, total, tuple(lines))
+    turned = tuple(
+        replace(line, amount=-line.amount, unit_price=-line.unit_price) for line in lines
+    )
+    return DocumentDraft(DocumentKind.CREDIT_MEMO, currency, -total, turned)
+
+
+class _AccountRater:
+    def __init__(self, *, account: AccountInput, target_date: date):
+        self.account = account
+        self.target_date = target_date
+        self.lines: list[LineDraft] = []
+        self.charged_through: dict[int, date] = {}
+        self.late_usage_ids: list[int] = []
+
+    def rate(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+        if charge.charge_type == ChargeType.ONE_TIME:
+            self._rate_one_time(charge)
+        elif charge.charge_type == ChargeType.RECURRING:
+            self._rate_recurring(charge)
+        elif charge.charge_type == ChargeType.USAGE:
+            self._rate_usage(charge, usage)
+        else:
+            raise self._error(
+                charge, "invalid_charge", f"unknown charge type {charge.charge_type!r}"
+            )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _error(self, charge: ChargeInput, code: str, detail: str) -> RatingError:
+        return RatingError(
+            code,
+            f"Charge {charge.number}: {detail}.",
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+        )
+
+    def _tiers(self, charge: ChargeInput) -> tuple[Tier, ...]:
+        if charge.charge_model in (ChargeModel.TIERED, ChargeModel.VOLUME):
+            return parse_tiers(charge.tiers)
+        return ()
+
+    def _model(self, charge: ChargeInput) -> ChargeModel:
+        try:
+            return ChargeModel(charge.charge_model)
+        except ValueError:
+            raise self._error(
+                charge, "invalid_charge", f"unknown charge model {charge.charge_model!r}"
+            ) from None
+
+    def _grid(self, charge: ChargeInput) -> PeriodGrid:
+        try:
+            period = BillingPeriod(charge.billing_period)
+        except ValueError:
+            raise self._error(
+                charge, "invalid_charge", f"unknown billing period {charge.billing_period!r}"
+            ) from None
+        return PeriodGrid.for_charge(
+            billing_period=period,
+            bill_cycle_day=self.account.bill_cycle_day,
+            effective_start=charge.effective_start,
+        )
+
+    def _resume(self, charge: ChargeInput) -> date:
+        """Where billing resumes: the day after the cursor, or the start when never billed."""
+        if charge.charged_through is None:
+            return charge.effective_start
+        return max(charge.effective_start, charge.charged_through + ONE_DAY)
+
+    def _add(self, charge: ChargeInput, line: LineDraft) -> None:
+        if len(self.lines) >= MAX_LINES_PER_DOCUMENT:
+            raise RatingError(
+                "too_many_lines",
+                f"The account has more than {MAX_LINES_PER_DOCUMENT:,} lines to bill; a "
+                "document holds at most that many. Bill it with an earlier target date first.",
+                charge_id=charge.id,
+                subscription_id=charge.subscription_id,
+            )
+        self.lines.append(line)
+        self.charged_through[charge.id] = line.service_end
+
+    def _unit_price(self, charge: ChargeInput, model: ChargeModel, tiers, quantity) -> Decimal:
+        if model in (ChargeModel.FLAT_FEE, ChargeModel.PER_UNIT):
+            return charge.price
+        if model == ChargeModel.VOLUME:
+            return volume_tier(tiers, quantity).unit_price
+        if quantity == 0:
+            return Decimal(0)
+        # Graduated tiers have no single price: show the average, so quantity × price ≈ amount.
+        total = amount_for(model=model, price=charge.price, quantity=quantity, tiers=tiers)
+        return _decimal(total / Fraction(quantity)).quantize(UNIT_PRICE_PLACES)
+
+    def _line(
+        self,
+        charge: ChargeInput,
+        *,
+        piece: Period,
+        amount: Fraction,
+        quantity: Decimal,
+        unit_price: Decimal,
+        description: str,
+        usage_ids: tuple[int, ...] = (),
+    ) -> LineDraft:
+        return LineDraft(
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+            charge_type=charge.charge_type,
+            description=description,
+            service_start=piece.start,
+            service_end=piece.end,
+            quantity=quantity,
+            unit_price=unit_price,
+            amount=round_fraction(amount, self.account.currency),
+            usage_ids=usage_ids,
+        )
+
+    # -- charge types -----------------------------------------------------------------------
+
+    def _rate_one_time(self, charge: ChargeInput) -> None:
+        if charge.charged_through is not None or charge.effective_start > self.target_date:
+            return
+        model = self._model(charge)
+        tiers = self._tiers(charge)
+        quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
+        amount = amount_for(model=model, price=charge.price, quantity=charge.quantity, tiers=tiers)
+        day = Period(charge.effective_start, charge.effective_start)
+        self._add(
+            charge,
+            self._line(
+                charge,
+                piece=day,
+                amount=amount,
+                quantity=quantity,
+                unit_price=self._unit_price(charge, model, tiers, charge.quantity),
+                description=charge.name,
+            ),
+        )
+
+    def _rate_recurring(self, charge: ChargeInput) -> None:
+        model = self._model(charge)
+        tiers = self._tiers(charge)
+        grid = self._grid(charge)
+        in_advance = charge.billing_timing != BillingTiming.IN_ARREARS
+        since = self._resume(charge)
+        end = charge.effective_end
+        if end is not None and since > end:
+            return
+        full_amount = amount_for(
+            model=model, price=charge.price, quantity=charge.quantity, tiers=tiers
+        )
+        quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
+        unit_price = self._unit_price(charge, model, tiers, charge.quantity)
+        for period in grid.periods_from(since):
+            piece = Period(
+                max(period.start, since), period.end if end is None else min(period.end, end)
+            )
+            # In advance: a period is due once it has started; in arrears, once it has ended.
+            due_on = piece.start if in_advance else piece.end
+            if due_on > self.target_date:
+                return
+            prorated = piece != period
+            description = charge.name
+            if prorated:
+                description = f"{charge.name} (prorated {piece.days}/{period.days} days)"
+            self._add(
+                charge,
+                self._line(
+                    charge,
+                    piece=piece,
+                    amount=full_amount * Fraction(piece.days, period.days),
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    description=description,
+                ),
+            )
+            if end is not None and piece.end >= end:
+                return
+
+    def _rate_usage(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+        """Usage is billed in arrears: the pending records of each ended period, summed."""
+        if not usage:
+            return
+        model = self._model(charge)
+        if model == ChargeModel.FLAT_FEE:
+            raise self._error(charge, "invalid_charge", "a usage charge cannot be a flat fee")
+        tiers = self._tiers(charge)
+        grid = self._grid(charge)
+        end = charge.effective_end
+        since = self._resume(charge)
+        by_period: dict[int, list[UsageInput]] = defaultdict(list)
+        for record in usage:
+            if record.usage_date < charge.effective_start or (
+                end is not None and record.usage_date > end
+            ):
+                raise self._error(
+                    charge,
+                    "usage_outside_charge",
+                    f"usage dated {record.usage_date.isoformat()} falls outside the charge's "
+                    f"effective dates",
+                )
+            if record.quantity < 0:
+                raise self._error(
+                    charge, "invalid_usage", f"usage record {record.id} has a negative quantity"
+                )
+            if record.usage_date < since:
+                self.late_usage_ids.append(record.id)
+                continue
+            by_period[grid.index_of(record.usage_date)].append(record)
+        for k in sorted(by_period):
+            period = grid.period(k)
+            piece = Period(
+                max(period.start, charge.effective_start),
+                period.end if end is None else min(period.end, end),
+            )
+            if piece.end > self.target_date:
+                break  # this period (and every later one) has not ended yet
+            records = sorted(by_period[k], key=lambda r: (r.usage_date, r.id))
+            quantity = sum((r.quantity for r in records), Decimal(0))
+            self._add(
+                charge,
+                self._line(
+                    charge,
+                    piece=piece,
+                    amount=amount_for(
+                        model=model, price=charge.price, quantity=quantity, tiers=tiers
+                    ),
+                    quantity=quantity,
+                    unit_price=self._unit_price(charge, model, tiers, quantity),
+                    description=charge.name,
+                    usage_ids=tuple(r.id for r in records),
+                ),
+            )
+
+
+def _decimal(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)

@@ -1,0 +1,95 @@
+"""Billing periods aligned to the account's bill cycle day.
+
+A charge's periods form a grid. For month-based periods (Month, Quarter, SemiAnnual, Annual) the
+grid's anchor is the first cycle date on or after the charge's effective start, and every grid
+point steps N months from it; a cycle date is the bill cycle day clamped to the month's length
+(day 31 gives Jan 31, Feb 28, Mar 31, Apr 30). Week periods are 7 days from the effective start.
+A period runs from one grid point to the day before the next, so with day 31 the periods are
+Jan 31–Feb 27, Feb 28–Mar 30, Mar 31–Apr 29.
+
+Dates before the anchor fall in the grid period before it: with bill cycle day 15 and a monthly
+charge starting March 1, the first piece is March 1–14 inside the full period February 15–March 14.
+"""
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from invoicing.rating.terms import MONTHS_PER_PERIOD, BillingPeriod
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive, as on an invoice line
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def cycle_date(year: int, month: int, bill_cycle_day: int) -> date:
+    """The cycle date of a month: the bill cycle day, or the month's last day if shorter."""
+    return date(year, month, min(bill_cycle_day, calendar.monthrange(year, month)[1]))
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _cycle_date_at(month_index: int, bill_cycle_day: int) -> date:
+    year, month0 = divmod(month_index, 12)
+    return cycle_date(year, month0 + 1, bill_cycle_day)
+
+
+@dataclass(frozen=True)
+class PeriodGrid:
+    """The periods of one charge: `period_containing(day)` and the periods after it."""
+
+    billing_period: BillingPeriod
+    bill_cycle_day: int
+    anchor: date
+
+    @classmethod
+    def for_charge(
+        cls, *, billing_period: BillingPeriod, bill_cycle_day: int, effective_start: date
+    ) -> "PeriodGrid":
+        if billing_period == BillingPeriod.WEEK:
+            return cls(billing_period, bill_cycle_day, effective_start)
+        anchor = cycle_date(effective_start.year, effective_start.month, bill_cycle_day)
+        if anchor < effective_start:
+            anchor = _cycle_date_at(_month_index(effective_start) + 1, bill_cycle_day)
+        return cls(billing_period, bill_cycle_day, anchor)
+
+    def point(self, k: int) -> date:
+        """The k-th grid point (k may be negative): the start of the k-th period."""
+        if self.billing_period == BillingPeriod.WEEK:
+            return self.anchor + timedelta(days=7 * k)
+        months = MONTHS_PER_PERIOD[self.billing_period]
+        return _cycle_date_at(_month_index(self.anchor) + k * months, self.bill_cycle_day)
+
+    def index_of(self, day: date) -> int:
+        """The k whose period [point(k), point(k+1) - 1] contains `day`."""
+        if self.billing_period == BillingPeriod.WEEK:
+            return (day - self.anchor).days // 7
+        months = MONTHS_PER_PERIOD[self.billing_period]
+        k = (_month_index(day) - _month_index(self.anchor)) // months
+        # Clamped cycle dates can put `day` one period off the month arithmetic's guess.
+        while self.point(k) > day:
+            k -= 1
+        while self.point(k + 1) <= day:
+            k += 1
+        return k
+
+    def period(self, k: int) -> Period:
+        return Period(self.point(k), self.point(k + 1) - ONE_DAY)
+
+    def periods_from(self, day: date) -> Iterator[Period]:
+        """The period containing `day`, then every later one (endless)."""
+        k = self.index_of(day)
+        while True:
+            yield self.period(k)
+            k += 1
