@@ -1,0 +1,312 @@
+"""The hot path: bill one chunk of a run's accounts.
+
+Per chunk, whatever its size: claim it (one conditional UPDATE), then in ONE transaction lock
+its accounts, read them, their open charges and their pending usage (three queries), rate them
+in memory, and write documents, lines, cursors, usage and failures with bulk statements. A
+failing account becomes a BillRunFailure; the rest of the chunk goes on. Re-running a chunk
+writes nothing twice: the lock makes a second writer wait, and it then reads cursors already
+advanced (the unique line constraint is the last guard).
+"""
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Charge, UsageRecord
+from billruns.models import BillRun, BillRunChunk, BillRunFailure
+from billruns.selectors import run_scope
+from billruns.services import finalize_bill_run
+from invoicing.models import BillingDocument, DocumentLine
+from invoicing.rating.engine import (
+    AccountInput,
+    AccountRating,
+    ChargeInput,
+    RatingError,
+    UsageInput,
+    rate_account,
+)
+from invoicing.rating.terms import DocumentKind
+
+logger = logging.getLogger(__name__)
+
+# A chunk still Running after this long belongs to a dead worker and may be taken over.
+STALE_AFTER = dt.timedelta(minutes=15)
+MAX_ATTEMPTS = 3
+WRITE_BATCH = 2_000
+CHARGE_FIELDS = (
+    "id",
+    "number",
+    "subscription_id",
+    "account_id",
+    "name",
+    "charge_type",
+    "charge_model",
+    "price",
+    "quantity",
+    "tiers",
+    "billing_period",
+    "billing_timing",
+    "effective_start",
+    "effective_end",
+    "charged_through",
+)
+
+
+@dataclass
+class ChunkResult:
+    accounts: int = 0
+    invoices: int = 0
+    zero_amount_invoices: int = 0
+    credit_memos: int = 0
+    failures: int = 0
+    lines: int = 0
+    amounts: dict = field(default_factory=dict)  # currency → {"invoice": D, "credit_memo": D}
+
+    def add_document(self, kind: str, currency: str, amount: Decimal) -> None:
+        totals = self.amounts.setdefault(
+            currency, {"invoice": Decimal(0), "credit_memo": Decimal(0)}
+        )
+        if kind == DocumentKind.INVOICE:
+            self.invoices += 1
+            self.zero_amount_invoices += amount == 0
+            totals["invoice"] += amount
+        else:
+            self.credit_memos += 1
+            totals["credit_memo"] += amount
+
+
+def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
+    """Pending (or Running but stale) → Running, for a Processing run; True if ours."""
+    claimable = Q(status=BillRunChunk.Status.PENDING) | Q(
+        status=BillRunChunk.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    )
+    return (
+        BillRunChunk.objects.filter(claimable, pk=chunk_id)
+        .filter(bill_run__status=BillRun.Status.PROCESSING)
+        .update(status=BillRunChunk.Status.RUNNING, started_at=now, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult | None:
+    """Bill a chunk; None when it was not ours to bill (done, taken, or the run stopped)."""
+    now = now or timezone.now()
+    if not claim_chunk(chunk_id, now=now):
+        return None
+    chunk = BillRunChunk.objects.select_related("bill_run").get(pk=chunk_id)
+    started = time.monotonic()
+    try:
+        result = _write_chunk(chunk, now=now, started=started)
+    except Exception as error:
+        logger.exception("Chunk %s of %s failed", chunk.sequence, chunk.bill_run.number)
+        _chunk_failed(chunk, error, now=now)
+        return None
+    finalize_bill_run(run_id=chunk.bill_run_id)
+    return result
+
+
+def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) -> None:
+    """Give the chunk back for a retry, or after MAX_ATTEMPTS count it as failed."""
+    message = f"{type(error).__name__}: {error}"[:2000]
+    if chunk.attempts < MAX_ATTEMPTS:
+        BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
+            status=BillRunChunk.Status.PENDING, error_message=message
+        )
+        from django_q.tasks import async_task
+
+        async_task("billruns.tasks.bill_chunk", chunk.pk)
+        return
+    with transaction.atomic():
+        if BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
+            status=BillRunChunk.Status.FAILED, error_message=message, finished_at=now
+        ):
+            BillRun.objects.filter(pk=chunk.bill_run_id).update(
+                chunks_done=F("chunks_done") + 1, updated_at=now
+            )
+    finalize_bill_run(run_id=chunk.bill_run_id)
+
+
+def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> ChunkResult:
+    run = chunk.bill_run
+    result = ChunkResult()
+    with transaction.atomic():
+        accounts = _lock_accounts(run, chunk)
+        ids = [account["id"] for account in accounts]
+        charges = _read_charges(run, ids)
+        usage = _read_usage(run, ids)
+        ratings: list[AccountRating] = []
+        failures: list[BillRunFailure] = []
+        for account in accounts:
+            result.accounts += 1
+            try:
+                ratings.append(
+                    rate_account(
+                        AccountInput(
+                            id=account["id"],
+                            currency=account["currency"],
+                            bill_cycle_day=account["bill_cycle_day"],
+                            charges=charges.get(account["id"], ()),
+                            usage=usage.get(account["id"], ()),
+                        ),
+                        target_date=run.target_date,
+                        charge_types=run.charge_types,
+                    )
+                )
+            except RatingError as error:
+                failures.append(
+                    BillRunFailure(
+                        bill_run=run,
+                        account_id=account["id"],
+                        subscription_id=error.subscription_id,
+                        charge_id=error.charge_id,
+                        error_code=error.code,
+                        message=error.message,
+                    )
+                )
+        terms = {account["id"]: account for account in accounts}
+        _write_documents(run, ratings, terms, result)
+        _advance_cursors(ratings)
+        BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
+        result.failures = len(failures)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        BillRunChunk.objects.filter(pk=chunk.pk).update(
+            status=BillRunChunk.Status.DONE,
+            finished_at=timezone.now(),
+            duration_ms=duration_ms,
+            number_of_accounts=result.accounts,
+            number_of_invoices=result.invoices,
+            number_of_zero_amount_invoices=result.zero_amount_invoices,
+            number_of_credit_memos=result.credit_memos,
+            number_of_failures=result.failures,
+            number_of_lines=result.lines,
+            amounts_by_currency={
+                currency: {kind: str(amount) for kind, amount in totals.items()}
+                for currency, totals in result.amounts.items()
+            },
+            error_message="",
+        )
+        BillRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1, updated_at=now)
+    return result
+
+
+def _lock_accounts(run: BillRun, chunk: BillRunChunk) -> list[dict]:
+    """The chunk's accounts, locked in id order so two runs never bill one account at once.
+
+    SQLite ignores FOR UPDATE: its IMMEDIATE transactions already serialise writers.
+    """
+    accounts = run_scope(run).filter(id__range=(chunk.first_account_id, chunk.last_account_id))
+    if connection.features.has_select_for_update:
+        accounts = accounts.select_for_update(of=("self",))
+    return list(
+        accounts.order_by("id").values("id", "currency", "bill_cycle_day", "payment_term_days")
+    )
+
+
+def _read_charges(run: BillRun, account_ids: list[int]) -> dict[int, list[ChargeInput]]:
+    """Open charges of the included types: fully billed ones are skipped in SQL."""
+    rows = (
+        Charge.objects.filter(account_id__in=account_ids, charge_type__in=run.charge_types)
+        .exclude(charge_type=Charge.ChargeType.ONE_TIME, charged_through__isnull=False)
+        .exclude(
+            effective_end__isnull=False,
+            charged_through__isnull=False,
+            charged_through__gte=F("effective_end"),
+        )
+        .exclude(effective_start__gt=run.target_date)
+        .order_by()
+        .values_list(*CHARGE_FIELDS)
+    )
+    by_account: dict[int, list[ChargeInput]] = defaultdict(list)
+    for row in rows:
+        values = dict(zip(CHARGE_FIELDS, row, strict=True))
+        account_id = values.pop("account_id")
+        by_account[account_id].append(ChargeInput(**values))
+    return by_account
+
+
+def _read_usage(run: BillRun, account_ids: list[int]) -> dict[int, list[UsageInput]]:
+    if Charge.ChargeType.USAGE not in run.charge_types:
+        return {}
+    rows = (
+        UsageRecord.objects.filter(
+            account_id__in=account_ids,
+            status=UsageRecord.Status.PENDING,
+            usage_date__lte=run.target_date,
+        )
+        .order_by()
+        .values_list("id", "account_id", "charge_id", "quantity", "usage_date")
+    )
+    by_account: dict[int, list[UsageInput]] = defaultdict(list)
+    for usage_id, account_id, charge_id, quantity, usage_date in rows:
+        by_account[account_id].append(UsageInput(usage_id, charge_id, quantity, usage_date))
+    return by_account
+
+
+def _write_documents(
+    run: BillRun, ratings: list[AccountRating], terms: dict, result: ChunkResult
+) -> None:
+    rated = [rating for rating in ratings if rating.document is not None]
+    documents = [
+        BillingDocument(
+            kind=rating.document.kind,
+            account_id=rating.account_id,
+            bill_run=run,
+            currency=rating.document.currency,
+            document_date=run.invoice_date,
+            target_date=run.target_date,
+            due_date=run.invoice_date
+            + dt.timedelta(days=terms[rating.account_id]["payment_term_days"]),
+            amount=rating.document.amount,
+        )
+        for rating in rated
+    ]
+    # Numbers last, just before the insert: the sequence row stays locked until commit, so the
+    # less work after it, the less other workers wait.
+    BillingDocument.assign_numbers(documents)
+    BillingDocument.objects.bulk_create(documents, batch_size=WRITE_BATCH)
+    lines: list[DocumentLine] = []
+    owners: list[tuple[int, ...]] = []
+    for rating, document in zip(rated, documents, strict=True):
+        result.add_document(document.kind, document.currency, document.amount)
+        for draft in rating.document.lines:
+            lines.append(
+                DocumentLine(
+                    document_id=document.pk,
+                    charge_id=draft.charge_id,
+                    subscription_id=draft.subscription_id,
+                    charge_type=draft.charge_type,
+                    description=draft.description[:255],
+                    service_start=draft.service_start,
+                    service_end=draft.service_end,
+                    quantity=draft.quantity,
+                    unit_price=draft.unit_price,
+                    amount=draft.amount,
+                )
+            )
+            owners.append(draft.usage_ids)
+    DocumentLine.objects.bulk_create(lines, batch_size=WRITE_BATCH)
+    result.lines = len(lines)
+    billed = [
+        UsageRecord(id=usage_id, status=UsageRecord.Status.BILLED, line_id=line.pk)
+        for line, usage_ids in zip(lines, owners, strict=True)
+        for usage_id in usage_ids
+    ]
+    if billed:
+        UsageRecord.objects.bulk_update(billed, ["status", "line"], batch_size=WRITE_BATCH)
+
+
+def _advance_cursors(ratings: list[AccountRating]) -> None:
+    """One UPDATE per distinct new date: a handful per chunk, however many charges."""
+    by_date: dict[dt.date, list[int]] = defaultdict(list)
+    for rating in ratings:
+        for charge_id, through in rating.charged_through.items():
+            by_date[through].append(charge_id)
+    for through, charge_ids in by_date.items():
+        Charge.objects.filter(id__in=charge_ids).update(charged_through=through)

@@ -1,0 +1,641 @@
+"""Every write to a bill run: one function per transition (DESIGN §4).
+
+Each transition checks its source status with a conditional UPDATE (so two workers or two clicks
+can never both make it), appends a BillRunEvent naming who acted, and defers email and queueing
+to `transaction.on_commit`. Illegal transitions raise IllegalTransition, which pages show as a
+message and commands print as one line.
+"""
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from accounts.models import BATCHES, Account, Charge, UsageRecord
+from billruns.models import (
+    ALL_CHARGE_TYPES,
+    BillRun,
+    BillRunChunk,
+    BillRunEvent,
+    TargetType,
+)
+from billruns.selectors import accounts_in_scope, run_scope
+from invoicing.models import BillingDocument, DocumentLine
+
+logger = logging.getLogger(__name__)
+
+S = BillRun.Status
+CHUNK_SIZE = 1_000
+# Zuora asks for confirmation beyond a year and refuses beyond ten.
+MAX_YEARS_AHEAD = 10
+POST_BATCH = 5_000
+
+
+class BillRunError(Exception):
+    """Bad input for a bill run: the message is one line an operator understands."""
+
+
+class IllegalTransition(BillRunError):
+    """The run's status does not allow what was asked."""
+
+
+def record_event(
+    run: BillRun, *, from_status: str, to_status: str, actor=None, message: str = "", now=None
+) -> BillRunEvent:
+    return BillRunEvent.objects.create(
+        bill_run=run,
+        bill_run_number=run.number,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        at=now or timezone.now(),
+        message=message,
+    )
+
+
+def _claim(run: BillRun, *, sources: set[str], to: str, **fields) -> bool:
+    """Move the run from one of `sources` to `to` if it is still there; True if we did."""
+    updated = BillRun.objects.filter(pk=run.pk, status__in=sources).update(status=to, **fields)
+    return updated == 1
+
+
+def _refuse(run: BillRun, action: str, allowed: str) -> IllegalTransition:
+    run.refresh_from_db(fields=["status"])
+    return IllegalTransition(
+        f"{run.number} is {run.get_status_display()}: only {allowed} runs can be {action}."
+    )
+
+
+# -- create ----------------------------------------------------------------------------------
+
+
+def create_bill_run(
+    *,
+    acting_user,
+    invoice_date: dt.date,
+    target_date: dt.date | None,
+    target_type: str = TargetType.MULTIPLE_ACCOUNTS,
+    account: Account | None = None,
+    batches: list[str] | None = None,
+    bill_cycle_day: int | None = None,
+    charge_types: list[str] | None = None,
+    auto_post: bool = False,
+    auto_email: bool = False,
+    no_email_for_zero_amount: bool = False,
+    name: str = "",
+    run_type: str = BillRun.RunType.AD_HOC,
+    schedule=None,
+    retry_of: BillRun | None = None,
+    idempotency_key: str | None = None,
+    allow_empty_scope: bool = False,
+) -> BillRun:
+    """Validate and save a Pending run, then queue it once the transaction commits.
+
+    Creating twice with one idempotency key returns the first run.
+    """
+    if idempotency_key:
+        existing = BillRun.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    batches = list(batches or [])
+    charge_types = list(charge_types or ALL_CHARGE_TYPES)
+    _validate_terms(
+        invoice_date=invoice_date,
+        target_date=target_date,
+        target_type=target_type,
+        account=account,
+        batches=batches,
+        bill_cycle_day=bill_cycle_day,
+        charge_types=charge_types,
+    )
+    if not allow_empty_scope:
+        scope = accounts_in_scope(
+            target_type=target_type,
+            account_id=account.pk if account else None,
+            batches=batches,
+            bill_cycle_day=bill_cycle_day,
+            retry_of_id=retry_of.pk if retry_of else None,
+        )
+        if not scope.exists():
+            raise BillRunError("No active account matches this scope: there is nothing to bill.")
+    with transaction.atomic():
+        run = BillRun(
+            name=name,
+            run_type=run_type,
+            target_type=target_type,
+            account=account,
+            batches=batches,
+            bill_cycle_day=bill_cycle_day,
+            invoice_date=invoice_date,
+            target_date=target_date,
+            charge_types=[t for t in ALL_CHARGE_TYPES if t in charge_types],
+            auto_post=auto_post,
+            auto_email=auto_email,
+            no_email_for_zero_amount=no_email_for_zero_amount,
+            schedule=schedule,
+            retry_of=retry_of,
+            idempotency_key=idempotency_key or None,
+            created_by=acting_user,
+            updated_by=acting_user,
+        )
+        run.save()
+        record_event(run, from_status="", to_status=S.PENDING, actor=acting_user, message="Created")
+        transaction.on_commit(lambda: async_task("billruns.tasks.start_bill_run", run.pk))
+    return run
+
+
+def _validate_terms(
+    *, invoice_date, target_date, target_type, account, batches, bill_cycle_day, charge_types
+) -> None:
+    if target_date is None:
+        raise BillRunError("A target date is required: charges are billed up to it.")
+    if invoice_date is None:
+        raise BillRunError("An invoice date is required.")
+    if target_date.year > invoice_date.year + MAX_YEARS_AHEAD:
+        raise BillRunError(
+            f"The target date {target_date} is more than {MAX_YEARS_AHEAD} years ahead."
+        )
+    if not charge_types:
+        raise BillRunError("Include at least one charge type.")
+    unknown = [t for t in charge_types if t not in ALL_CHARGE_TYPES]
+    if unknown:
+        raise BillRunError(f"Unknown charge type {unknown[0]!r}: use OneTime, Recurring or Usage.")
+    if target_type == TargetType.SINGLE_ACCOUNT:
+        if account is None:
+            raise BillRunError("A single-account run needs its account.")
+        if account.status != Account.Status.ACTIVE:
+            raise BillRunError(
+                f"Account {account.number} is {account.status}: only Active accounts are billed."
+            )
+        if batches or bill_cycle_day is not None:
+            raise BillRunError("A single-account run takes no batches or bill cycle day.")
+    elif target_type == TargetType.MULTIPLE_ACCOUNTS:
+        if account is not None:
+            raise BillRunError("Only a single-account run names an account.")
+    else:
+        raise BillRunError(f"Unknown target type {target_type!r}.")
+    bad = [b for b in batches if b not in BATCHES]
+    if bad:
+        raise BillRunError(f"Unknown batch {bad[0]!r}: use Batch1 … Batch50.")
+    if len(set(batches)) != len(batches):
+        raise BillRunError("A batch is listed twice.")
+    if bill_cycle_day is not None and not 1 <= bill_cycle_day <= 31:
+        raise BillRunError(f"The bill cycle day {bill_cycle_day} is not between 1 and 31.")
+
+
+# -- start (plan) ----------------------------------------------------------------------------
+
+
+def start_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
+    """Pending → Processing: cut the scope into chunks of account ids and queue them.
+
+    Returns False when the run was not Pending (another worker started it, or it was canceled).
+    """
+    now = now or timezone.now()
+    run = BillRun.objects.get(pk=run_id)
+    if not _claim(run, sources={S.PENDING}, to=S.PROCESSING, executed_at=now, updated_at=now):
+        return False
+    run.refresh_from_db()
+    try:
+        with transaction.atomic():
+            chunks = _plan_chunks(run)
+            BillRunChunk.objects.bulk_create(chunks, batch_size=1_000)
+            BillRun.objects.filter(pk=run.pk).update(chunks_total=len(chunks))
+            record_event(
+                run,
+                from_status=S.PENDING,
+                to_status=S.PROCESSING,
+                now=now,
+                message=f"{len(chunks)} chunk{'s' if len(chunks) != 1 else ''} planned",
+            )
+            chunk_ids = [c.pk for c in chunks]
+            transaction.on_commit(lambda: _enqueue_chunks(chunk_ids))
+    except Exception as error:  # the run itself cannot proceed
+        logger.exception("Planning %s failed", run.number)
+        _fail_run(run, f"Planning failed: {error}", now=now)
+        return True
+    if not chunks:
+        finalize_bill_run(run_id=run.pk, now=now)
+    return True
+
+
+def _plan_chunks(run: BillRun) -> list[BillRunChunk]:
+    """Walk the scope's ids in order with a server-side cursor; memory stays flat."""
+    chunks: list[BillRunChunk] = []
+    first = last = None
+    count = 0
+    ids = run_scope(run).order_by("id").values_list("id", flat=True)
+    for account_id in ids.iterator(chunk_size=10_000):
+        if first is None:
+            first = account_id
+        last = account_id
+        count += 1
+        if count == CHUNK_SIZE:
+            chunks.append(_chunk(run, len(chunks), first, last))
+            first, count = None, 0
+    if first is not None:
+        chunks.append(_chunk(run, len(chunks), first, last))
+    return chunks
+
+
+def _chunk(run, sequence, first, last) -> BillRunChunk:
+    return BillRunChunk(
+        bill_run=run, sequence=sequence, first_account_id=first, last_account_id=last
+    )
+
+
+def _enqueue_chunks(chunk_ids: list[int]) -> None:
+    for chunk_id in chunk_ids:
+        async_task("billruns.tasks.bill_chunk", chunk_id)
+
+
+def _fail_run(run: BillRun, message: str, *, now: dt.datetime) -> None:
+    with transaction.atomic():
+        if _claim(
+            run,
+            sources={S.PROCESSING},
+            to=S.ERROR,
+            error_message=message[:2000],
+            completed_at=now,
+            updated_at=now,
+        ):
+            record_event(
+                run, from_status=S.PROCESSING, to_status=S.ERROR, now=now, message=message[:2000]
+            )
+            transaction.on_commit(lambda: _notify_finished(run.pk))
+
+
+# -- finalize --------------------------------------------------------------------------------
+
+
+def run_statistics(run_id: int) -> dict:
+    """The run's statistics, added up in Python from its chunks (never an SQL SUM of money)."""
+    stats = {
+        "number_of_accounts": 0,
+        "number_of_invoices": 0,
+        "number_of_zero_amount_invoices": 0,
+        "number_of_credit_memos": 0,
+        "number_of_failures": 0,
+    }
+    per_currency: dict[str, dict[str, Decimal]] = {}
+    failed_chunks = 0
+    for chunk in BillRunChunk.objects.filter(bill_run_id=run_id).only(
+        "status", "amounts_by_currency", *stats
+    ):
+        if chunk.status == BillRunChunk.Status.FAILED:
+            failed_chunks += 1
+        for field in stats:
+            stats[field] += getattr(chunk, field)
+        for currency, amounts in chunk.amounts_by_currency.items():
+            totals = per_currency.setdefault(
+                currency, {"invoice": Decimal(0), "credit_memo": Decimal(0)}
+            )
+            for kind, amount in amounts.items():
+                totals[kind] += Decimal(amount)
+    stats["amounts_by_currency"] = {
+        currency: {kind: str(amount) for kind, amount in totals.items()}
+        for currency, totals in sorted(per_currency.items())
+    }
+    # One currency: the scalar totals are that currency's. Several: amounts of different
+    # currencies are never added, so the scalars stay 0 and pages show amounts_by_currency.
+    single = len(per_currency) == 1
+    totals = next(iter(per_currency.values())) if single else {}
+    stats["invoice_amount"] = totals.get("invoice", Decimal(0))
+    stats["credit_memo_amount"] = totals.get("credit_memo", Decimal(0))
+    stats["failed_chunks"] = failed_chunks
+    return stats
+
+
+def finalize_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
+    """Processing → Completed (or Error) once every chunk is done; exactly once."""
+    now = now or timezone.now()
+    run = BillRun.objects.get(pk=run_id)
+    if run.status != S.PROCESSING or run.chunks_done < run.chunks_total:
+        return False
+    stats = run_statistics(run_id)
+    failed_chunks = stats.pop("failed_chunks")
+    to = S.COMPLETED
+    message = ""
+    if run.chunks_total and failed_chunks == run.chunks_total:
+        to, message = S.ERROR, "No chunk could be written; see the chunks' error messages."
+    elif failed_chunks:
+        to = S.ERROR
+        message = f"{failed_chunks} of {run.chunks_total} chunks could not be written."
+    total_ms = int((now - run.executed_at).total_seconds() * 1000) if run.executed_at else None
+    with transaction.atomic():
+        claimed = BillRun.objects.filter(
+            pk=run_id, status=S.PROCESSING, chunks_done__gte=F("chunks_total")
+        ).update(
+            status=to,
+            completed_at=now,
+            updated_at=now,
+            total_time_ms=total_ms,
+            error_message=message,
+            **stats,
+        )
+        if not claimed:
+            return False  # another chunk finalised it first
+        summary = (
+            f"{stats['number_of_invoices']} invoices, {stats['number_of_credit_memos']} credit "
+            f"memos, {stats['number_of_failures']} failures"
+        )
+        record_event(
+            run, from_status=S.PROCESSING, to_status=to, now=now, message=message or summary
+        )
+        transaction.on_commit(lambda: _after_finish(run_id))
+    return True
+
+
+def _after_finish(run_id: int) -> None:
+    _notify_finished(run_id)
+    run = BillRun.objects.get(pk=run_id)
+    if run.status == S.COMPLETED and run.auto_post:
+        try:
+            post_bill_run(run=run, acting_user=None)
+        except BillRunError:
+            logger.exception("Auto-post of %s failed", run.number)
+
+
+def _notify_finished(run_id: int) -> None:
+    from billruns import emails
+
+    try:
+        emails.send_run_finished(BillRun.objects.get(pk=run_id))
+    except Exception:  # an email failure never changes the run
+        logger.exception("Could not email the result of bill run %s", run_id)
+
+
+# -- post / unpost ---------------------------------------------------------------------------
+
+
+def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
+    """Completed → PostInProgress → Posted: every Draft document of the run becomes Posted.
+
+    Posting goes batch by batch; if it fails part way the run returns to Completed and posting
+    again posts the rest.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not _claim(
+            run,
+            sources={S.COMPLETED},
+            to=S.POST_IN_PROGRESS,
+            updated_by=acting_user,
+            updated_at=now,
+        ):
+            raise _refuse(run, "posted", "Completed")
+        record_event(
+            run, from_status=S.COMPLETED, to_status=S.POST_IN_PROGRESS, actor=acting_user, now=now
+        )
+    drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
+    try:
+        while True:
+            with transaction.atomic():
+                ids = list(drafts.order_by("id").values_list("id", flat=True)[:POST_BATCH])
+                if not ids:
+                    break
+                BillingDocument.objects.filter(
+                    id__in=ids, status=BillingDocument.Status.DRAFT
+                ).update(
+                    status=BillingDocument.Status.POSTED,
+                    posted_at=now,
+                    posted_by=acting_user,
+                    updated_at=now,
+                )
+    except Exception as error:
+        with transaction.atomic():
+            _claim(run, sources={S.POST_IN_PROGRESS}, to=S.COMPLETED, updated_at=timezone.now())
+            record_event(
+                run,
+                from_status=S.POST_IN_PROGRESS,
+                to_status=S.COMPLETED,
+                actor=acting_user,
+                message=f"Posting stopped: {error}",
+            )
+        raise BillRunError(f"Posting {run.number} stopped part way: {error}") from error
+    with transaction.atomic():
+        _claim(
+            run,
+            sources={S.POST_IN_PROGRESS},
+            to=S.POSTED,
+            posted_at=now,
+            posted_by=acting_user,
+            updated_at=now,
+        )
+        record_event(
+            run, from_status=S.POST_IN_PROGRESS, to_status=S.POSTED, actor=acting_user, now=now
+        )
+        if run.auto_email:
+            transaction.on_commit(lambda: _email_documents(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _email_documents(run_id: int) -> None:
+    from billruns import emails
+
+    try:
+        emails.send_run_documents(BillRun.objects.get(pk=run_id))
+    except Exception:
+        logger.exception("Could not email the documents of bill run %s", run_id)
+
+
+def post_document(*, document: BillingDocument, acting_user, now=None) -> BillingDocument:
+    now = now or timezone.now()
+    updated = BillingDocument.objects.filter(
+        pk=document.pk, status=BillingDocument.Status.DRAFT
+    ).update(
+        status=BillingDocument.Status.POSTED, posted_at=now, posted_by=acting_user, updated_at=now
+    )
+    if not updated:
+        document.refresh_from_db(fields=["status"])
+        raise IllegalTransition(
+            f"{document} is {document.get_status_display()}: only Draft documents can be posted."
+        )
+    document.refresh_from_db()
+    return document
+
+
+def unpost_document(*, document: BillingDocument, acting_user, now=None) -> BillingDocument:
+    """Posted → Draft; a Posted run that loses a posted document returns to Completed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = BillingDocument.objects.filter(
+            pk=document.pk, status=BillingDocument.Status.POSTED
+        ).update(
+            status=BillingDocument.Status.DRAFT, posted_at=None, posted_by=None, updated_at=now
+        )
+        if not updated:
+            document.refresh_from_db(fields=["status"])
+            raise IllegalTransition(
+                f"{document} is {document.get_status_display()}: only Posted documents can be "
+                "set back to Draft."
+            )
+        if document.bill_run_id:
+            run = BillRun.objects.get(pk=document.bill_run_id)
+            if _claim(
+                run, sources={S.POSTED}, to=S.COMPLETED, updated_by=acting_user, updated_at=now
+            ):
+                record_event(
+                    run,
+                    from_status=S.POSTED,
+                    to_status=S.COMPLETED,
+                    actor=acting_user,
+                    now=now,
+                    message=f"{document} set back to Draft",
+                )
+    document.refresh_from_db()
+    return document
+
+
+# -- cancel / terminate / delete / retry -----------------------------------------------------
+
+
+def cancel_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
+    """Pending, Completed or Error → CancelInProgress → Canceled.
+
+    Documents are canceled, their lines freed for rebilling, the charges' charged_through rolled
+    back to before the run's first line and its usage returned to Pending, in one transaction.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        source = BillRun.objects.select_for_update().get(pk=run.pk).status
+        if source not in {S.PENDING, S.COMPLETED, S.ERROR}:
+            raise _refuse(run, "canceled", "Pending, Completed or Error")
+        documents = BillingDocument.objects.filter(bill_run=run)
+        if documents.filter(status=BillingDocument.Status.POSTED).exists():
+            raise IllegalTransition(
+                f"{run.number} has posted documents: set them back to Draft before canceling."
+            )
+        _claim(
+            run, sources={source}, to=S.CANCEL_IN_PROGRESS, updated_by=acting_user, updated_at=now
+        )
+        record_event(
+            run, from_status=source, to_status=S.CANCEL_IN_PROGRESS, actor=acting_user, now=now
+        )
+        _roll_back_run(run)
+        _claim(
+            run,
+            sources={S.CANCEL_IN_PROGRESS},
+            to=S.CANCELED,
+            canceled_at=now,
+            canceled_by=acting_user,
+            updated_at=now,
+        )
+        record_event(
+            run, from_status=S.CANCEL_IN_PROGRESS, to_status=S.CANCELED, actor=acting_user, now=now
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _roll_back_run(run: BillRun) -> None:
+    lines = DocumentLine.objects.filter(document__bill_run=run, canceled=False)
+    first_start = dict(
+        lines.values_list("charge_id").annotate(first=Min("service_start")).order_by()
+    )
+    if first_start:
+        later = (
+            DocumentLine.objects.filter(
+                charge_id__in=list(first_start),
+                canceled=False,
+                service_start__gt=min(first_start.values()),
+            )
+            .exclude(document__bill_run=run)
+            .values_list("charge_id", "service_start", "document__number")
+        )
+        for charge_id, start, number in later.iterator():
+            if start > first_start[charge_id]:
+                raise IllegalTransition(
+                    f"{number} bills a later period of a charge this run billed: cancel the "
+                    "later run first."
+                )
+    # Back to the day before the run's first line; never-billed charges back to null.
+    starts = dict(
+        Charge.objects.filter(id__in=list(first_start)).values_list("id", "effective_start")
+    )
+    by_value: dict[dt.date | None, list[int]] = {}
+    for charge_id, start in first_start.items():
+        value = None if start <= starts[charge_id] else start - dt.timedelta(days=1)
+        by_value.setdefault(value, []).append(charge_id)
+    for value, charge_ids in by_value.items():
+        Charge.objects.filter(id__in=charge_ids).update(charged_through=value)
+    UsageRecord.objects.filter(line__document__bill_run=run).update(
+        status=UsageRecord.Status.PENDING, line=None
+    )
+    lines.update(canceled=True)
+    BillingDocument.objects.filter(bill_run=run).update(status=BillingDocument.Status.CANCELED)
+
+
+def terminate_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
+    """Processing → Completed now: no further chunk is billed; documents written stay."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stats = run_statistics(run.pk)
+        stats.pop("failed_chunks")
+        total_ms = int((now - run.executed_at).total_seconds() * 1000) if run.executed_at else None
+        if not _claim(
+            run,
+            sources={S.PROCESSING},
+            to=S.COMPLETED,
+            completed_at=now,
+            updated_by=acting_user,
+            updated_at=now,
+            total_time_ms=total_ms,
+            **stats,
+        ):
+            raise _refuse(run, "terminated", "Processing")
+        record_event(
+            run,
+            from_status=S.PROCESSING,
+            to_status=S.COMPLETED,
+            actor=acting_user,
+            now=now,
+            message="Terminated",
+        )
+        transaction.on_commit(lambda: _notify_finished(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def delete_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> None:
+    """Canceled or Error → removed with its canceled documents; the audit trail stays."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        status = BillRun.objects.select_for_update().get(pk=run.pk).status
+        if status not in {S.CANCELED, S.ERROR}:
+            raise _refuse(run, "deleted", "Canceled or Error")
+        documents = BillingDocument.objects.filter(bill_run=run)
+        if documents.exclude(status=BillingDocument.Status.CANCELED).exists():
+            raise IllegalTransition(
+                f"{run.number} still has documents that are not canceled: cancel it first."
+            )
+        DocumentLine.objects.filter(document__bill_run=run).delete()
+        documents.delete()
+        record_event(run, from_status=status, to_status="Deleted", actor=acting_user, now=now)
+        BillRunEvent.objects.filter(bill_run=run).update(bill_run=None)
+        run.delete()
+
+
+def retry_failed_accounts(*, run: BillRun, acting_user) -> BillRun:
+    """A new ad hoc run, for the failed accounts of `run` only, with its dates and options."""
+    if not run.failures.exists():
+        raise BillRunError(f"{run.number} has no failed accounts to retry.")
+    if run.status not in {S.COMPLETED, S.ERROR, S.POSTED}:
+        raise _refuse(run, "retried", "Completed, Error or Posted")
+    return create_bill_run(
+        acting_user=acting_user,
+        invoice_date=run.invoice_date,
+        target_date=run.target_date,
+        target_type=TargetType.MULTIPLE_ACCOUNTS,
+        charge_types=run.charge_types,
+        auto_post=run.auto_post,
+        auto_email=run.auto_email,
+        no_email_for_zero_amount=run.no_email_for_zero_amount,
+        name=f"Retry of {run.number}",
+        retry_of=run,
+    )

@@ -1,0 +1,162 @@
+"""A bill run from Pending to Completed, billing every account in scope exactly once."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account, Charge, UsageRecord
+from billruns import services
+from billruns.execution import STALE_AFTER, bill_chunk
+from billruns.models import BillRun, BillRunChunk, BillRunFailure
+from invoicing.models import BillingDocument, DocumentLine
+from tests.factories import ChargeFactory, UsageRecordFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+FEB1 = dt.date(2026, 2, 1)
+
+
+@pytest.fixture
+def run_now(django_capture_on_commit_callbacks):
+    """Create a run and execute it inline (django-q2 sync mode, after-commit hooks run)."""
+
+    def create(**terms):
+        terms.setdefault("acting_user", UserFactory(email="ops@example.com"))
+        terms.setdefault("invoice_date", FEB1)
+        terms.setdefault("target_date", FEB1)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.create_bill_run(**terms)
+        run.refresh_from_db()
+        return run
+
+    return create
+
+
+def test_a_run_bills_every_active_account_in_its_batches_once(run_now, mailoutbox):
+    billed = [ChargeFactory(subscription__account__batch="Batch1") for _ in range(3)]
+    ChargeFactory(subscription__account__batch="Batch2")  # out of scope
+    ChargeFactory(subscription__account__status=Account.Status.DRAFT)
+    run = run_now(batches=["Batch1"])
+    assert run.status == BillRun.Status.COMPLETED
+    assert (run.number_of_accounts, run.number_of_invoices, run.number_of_failures) == (3, 3, 0)
+    assert run.invoice_amount == Decimal("600.00")  # January and February, in advance
+    assert run.amounts_by_currency == {"USD": {"invoice": "600.00", "credit_memo": "0"}}
+    documents = BillingDocument.objects.filter(bill_run=run).order_by("number")
+    assert [d.number for d in documents] == ["INV00000001", "INV00000002", "INV00000003"]
+    assert {d.account_id for d in documents} == {c.account_id for c in billed}
+    assert all(d.due_date == FEB1 + dt.timedelta(days=30) for d in documents)
+    # January and February, in advance.
+    assert DocumentLine.objects.filter(document__bill_run=run).count() == 6
+    assert set(
+        Charge.objects.filter(pk__in=[c.pk for c in billed]).values_list(
+            "charged_through", flat=True
+        )
+    ) == {dt.date(2026, 2, 28)}
+    assert [m.subject for m in mailoutbox] == [f"Bill run {run.number} completed"]
+    assert "Invoices:              3" in mailoutbox[0].body
+    assert list(run.events.values_list("to_status", flat=True)) == [
+        "Completed",
+        "Processing",
+        "Pending",
+    ]
+
+
+def test_a_second_run_for_the_same_target_bills_nothing_again(run_now):
+    ChargeFactory()
+    run_now()
+    second = run_now()
+    assert second.status == BillRun.Status.COMPLETED
+    assert (second.number_of_accounts, second.number_of_invoices) == (1, 0)
+    assert DocumentLine.objects.count() == 2
+
+
+def test_a_failing_account_does_not_stop_the_run(run_now, mailoutbox):
+    good = ChargeFactory()
+    bad = ChargeFactory(
+        charge_type="Usage",
+        charge_model="Tiered",
+        billing_timing="InArrears",
+        tiers=[{"up_to": 10, "unit_price": "1"}],
+    )
+    UsageRecordFactory(charge=bad, usage_date=dt.date(2026, 1, 10))
+    run = run_now()
+    assert run.status == BillRun.Status.COMPLETED
+    assert (run.number_of_invoices, run.number_of_failures) == (1, 1)
+    failure = BillRunFailure.objects.get(bill_run=run)
+    assert (failure.account_id, failure.charge_id, failure.error_code) == (
+        bad.account_id,
+        bad.pk,
+        "invalid_tiers",
+    )
+    assert BillingDocument.objects.get(bill_run=run).account_id == good.account_id
+    assert "1 failed account" in mailoutbox[0].subject
+    assert bad.number in mailoutbox[0].body
+
+
+def test_usage_is_marked_billed_by_its_line(run_now):
+    usage = UsageRecordFactory(quantity=Decimal("8"), usage_date=dt.date(2026, 1, 10))
+    run = run_now()
+    usage.refresh_from_db()
+    assert usage.status == UsageRecord.Status.BILLED
+    assert usage.line.document.bill_run == run
+    assert usage.line.amount == Decimal("2.00")
+
+
+def test_a_net_negative_account_gets_a_credit_memo(run_now):
+    ChargeFactory(price=Decimal("-40.00"))
+    run = run_now(target_date=dt.date(2026, 1, 1))
+    memo = BillingDocument.objects.get(bill_run=run)
+    assert (memo.kind, memo.number, memo.amount) == ("CreditMemo", "CM00000001", Decimal("40.00"))
+    assert (run.number_of_credit_memos, run.credit_memo_amount) == (1, Decimal("40.00"))
+
+
+def test_chunks_split_the_scope_and_the_last_one_finalises(run_now, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    for _ in range(5):
+        ChargeFactory()
+    run = run_now()
+    assert (run.chunks_total, run.chunks_done) == (3, 3)
+    assert run.number_of_invoices == 5
+    assert list(run.chunks.values_list("status", flat=True)) == ["Done"] * 3
+
+
+def test_a_chunk_left_running_by_a_dead_worker_is_billed_once_after_a_timeout(
+    django_capture_on_commit_callbacks,
+):
+    ChargeFactory()
+    with django_capture_on_commit_callbacks(execute=False):  # plan, but queue nothing
+        run = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    chunk = run.chunks.get()
+    now = timezone.now()
+    BillRunChunk.objects.filter(pk=chunk.pk).update(status="Running", started_at=now)
+    assert bill_chunk(chunk_id=chunk.pk, now=now) is None  # its worker may still be alive
+    later = now + STALE_AFTER + dt.timedelta(seconds=1)
+    assert bill_chunk(chunk_id=chunk.pk, now=later).lines == 2
+    assert bill_chunk(chunk_id=chunk.pk, now=later) is None  # Done: a re-delivery does nothing
+    run.refresh_from_db()
+    assert (run.status, run.number_of_invoices) == ("Completed", 1)
+    assert DocumentLine.objects.count() == 2
+
+
+def test_the_chunk_writer_uses_a_constant_number_of_queries(
+    run_now, django_assert_max_num_queries, monkeypatch
+):
+    def make(n):
+        for _ in range(n):
+            charge = ChargeFactory(
+                charge_type="Usage",
+                charge_model="PerUnit",
+                billing_timing="InArrears",
+                price=Decimal("1"),
+            )
+            UsageRecordFactory(charge=charge, usage_date=dt.date(2026, 1, 5))
+            ChargeFactory(subscription=charge.subscription)
+
+    make(3)
+    with django_assert_max_num_queries(100) as small:
+        run_now()
+    make(30)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        run_now()
