@@ -92,6 +92,7 @@ def create_bill_run(
     retry_of: BillRun | None = None,
     idempotency_key: str | None = None,
     allow_empty_scope: bool = False,
+    enqueue: bool = True,
 ) -> BillRun:
     """Validate and save a Pending run, then queue it once the transaction commits.
 
@@ -144,7 +145,8 @@ def create_bill_run(
         )
         run.save()
         record_event(run, from_status="", to_status=S.PENDING, actor=acting_user, message="Created")
-        transaction.on_commit(lambda: async_task("billruns.tasks.start_bill_run", run.pk))
+        if enqueue:
+            transaction.on_commit(lambda: async_task("billruns.tasks.start_bill_run", run.pk))
     return run
 
 
@@ -190,10 +192,11 @@ def _validate_terms(
 # -- start (plan) ----------------------------------------------------------------------------
 
 
-def start_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
+def start_bill_run(*, run_id: int, now: dt.datetime | None = None, enqueue: bool = True) -> bool:
     """Pending → Processing: cut the scope into chunks of account ids and queue them.
 
     Returns False when the run was not Pending (another worker started it, or it was canceled).
+    With enqueue=False the caller bills the chunks itself (`create_bill_run --wait`).
     """
     now = now or timezone.now()
     run = BillRun.objects.get(pk=run_id)
@@ -213,7 +216,8 @@ def start_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
                 message=f"{len(chunks)} chunk{'s' if len(chunks) != 1 else ''} planned",
             )
             chunk_ids = [c.pk for c in chunks]
-            transaction.on_commit(lambda: _enqueue_chunks(chunk_ids))
+            if enqueue:
+                transaction.on_commit(lambda: _enqueue_chunks(chunk_ids))
     except Exception as error:  # the run itself cannot proceed
         logger.exception("Planning %s failed", run.number)
         _fail_run(run, f"Planning failed: {error}", now=now)
