@@ -1,6 +1,5 @@
 """The bill run commands: the run's number first, one readable line and exit 1 on bad input."""
 
-import datetime as dt
 import subprocess
 import sys
 from io import StringIO
