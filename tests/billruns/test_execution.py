@@ -160,3 +160,24 @@ def test_the_chunk_writer_uses_a_constant_number_of_queries(
     make(30)
     with django_assert_max_num_queries(len(small.captured_queries)):
         run_now()
+
+
+def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
+    django_capture_on_commit_callbacks, time_machine
+):
+    from django_q.models import Schedule
+
+    from billruns.tasks import requeue_stale_chunks
+
+    assert Schedule.objects.filter(func="billruns.tasks.requeue_stale_chunks").exists()
+    ChargeFactory()
+    time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    BillRunChunk.objects.filter(bill_run=run).update(status="Running", started_at=timezone.now())
+    assert requeue_stale_chunks() == "0 stale chunks queued again"
+    time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
+    assert requeue_stale_chunks() == "1 stale chunks queued again"
+    run.refresh_from_db()
+    assert (run.status, run.number_of_invoices) == ("Completed", 1)

@@ -1,0 +1,52 @@
+"""Two runs over the same accounts at the same moment bill each period exactly once."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from billruns import services
+from billruns.execution import bill_chunk
+from billruns.models import BillRun
+from invoicing.models import BillingDocument, DocumentLine
+from tests.factories import ChargeFactory
+from tests.postgres.test_constraints_postgres import run_concurrently
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+FEB1 = dt.date(2026, 2, 1)
+
+
+def planned_run() -> BillRun:
+    """A run planned into chunks whose tasks are not queued: the test bills them."""
+    with transaction.atomic():
+        run = services.create_bill_run(
+            acting_user=None, invoice_date=FEB1, target_date=FEB1, enqueue=False
+        )
+    services.start_bill_run(run_id=run.pk, enqueue=False)
+    return run
+
+
+def test_two_runs_racing_over_the_same_accounts_bill_each_period_once(monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_SIZE", 5)
+    charges = [ChargeFactory() for _ in range(20)]
+    runs = [planned_run(), planned_run()]
+    chunk_ids = [list(run.chunks.order_by("sequence").values_list("id", flat=True)) for run in runs]
+
+    def bill_all(ids):
+        def target():
+            return [bill_chunk(chunk_id=chunk_id) for chunk_id in ids]
+
+        return target
+
+    outcomes = run_concurrently(bill_all(chunk_ids[0]), bill_all(chunk_ids[1]))
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    # Every charge has exactly January and February, whichever run wrote them.
+    lines = DocumentLine.objects.filter(canceled=False)
+    assert lines.count() == 2 * len(charges)
+    assert set(lines.values_list("charge_id", flat=True)) == {c.pk for c in charges}
+    for run in runs:
+        run.refresh_from_db()
+        assert run.status == BillRun.Status.COMPLETED
+    assert sum(run.number_of_invoices for run in runs) == len(charges)
+    numbers = sorted(BillingDocument.objects.values_list("number", flat=True))
+    assert numbers == [f"INV{n:08d}" for n in range(1, len(charges) + 1)]
