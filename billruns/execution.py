@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 # A chunk still Running after this long belongs to a dead worker and may be taken over.
 STALE_AFTER = dt.timedelta(minutes=15)
 MAX_ATTEMPTS = 3
-WRITE_BATCH = 2_000
+WRITE_BATCH = 1_000
 CHARGE_FIELDS = (
     "id",
     "number",
@@ -303,10 +303,10 @@ def _write_documents(
 
 
 def _advance_cursors(ratings: list[AccountRating]) -> None:
-    """One UPDATE per distinct new date: a handful per chunk, however many charges."""
-    by_date: dict[dt.date, list[int]] = defaultdict(list)
-    for rating in ratings:
-        for charge_id, through in rating.charged_through.items():
-            by_date[through].append(charge_id)
-    for through, charge_ids in by_date.items():
-        Charge.objects.filter(id__in=charge_ids).update(charged_through=through)
+    """Move every billed charge's cursor: one bulk UPDATE per WRITE_BATCH charges."""
+    moved = [
+        Charge(id=charge_id, charged_through=through)
+        for rating in ratings
+        for charge_id, through in rating.charged_through.items()
+    ]
+    Charge.objects.bulk_update(moved, ["charged_through"], batch_size=WRITE_BATCH)
