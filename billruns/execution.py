@@ -59,6 +59,10 @@ CHARGE_FIELDS = (
 )
 
 
+class RunStopped(Exception):
+    """The run left Processing while the chunk was being billed."""
+
+
 @dataclass
 class ChunkResult:
     accounts: int = 0
@@ -104,6 +108,11 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     started = time.monotonic()
     try:
         result = _write_chunk(chunk, now=now, started=started)
+    except RunStopped:
+        BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
+            status=BillRunChunk.Status.PENDING
+        )
+        return None
     except Exception as error:
         logger.exception("Chunk %s of %s failed", chunk.sequence, chunk.bill_run.number)
         _chunk_failed(chunk, error, now=now)
@@ -192,7 +201,11 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             },
             error_message="",
         )
-        BillRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1, updated_at=now)
+        counted = BillRun.objects.filter(pk=run.pk, status=BillRun.Status.PROCESSING).update(
+            chunks_done=F("chunks_done") + 1, updated_at=now
+        )
+        if not counted:
+            raise RunStopped  # terminated meanwhile: this chunk's work is undone
     return result
 
 

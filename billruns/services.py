@@ -63,6 +63,16 @@ def _claim(run: BillRun, *, sources: set[str], to: str, **fields) -> bool:
     return updated == 1
 
 
+def _move(
+    run: BillRun, *, source: str, to: str, actor=None, now: dt.datetime, message: str = "", **fields
+) -> bool:
+    """One transition: claim `source` → `to` and, if it was ours, write it in the History."""
+    if not _claim(run, sources={source}, to=to, updated_at=now, **fields):
+        return False
+    record_event(run, from_status=source, to_status=to, actor=actor, now=now, message=message)
+    return True
+
+
 def _refuse(run: BillRun, action: str, allowed: str) -> IllegalTransition:
     run.refresh_from_db(fields=["status"])
     return IllegalTransition(
@@ -259,17 +269,15 @@ def _enqueue_chunks(chunk_ids: list[int]) -> None:
 
 def _fail_run(run: BillRun, message: str, *, now: dt.datetime) -> None:
     with transaction.atomic():
-        if _claim(
+        if _move(
             run,
-            sources={S.PROCESSING},
+            source=S.PROCESSING,
             to=S.ERROR,
+            now=now,
+            message=message[:2000],
             error_message=message[:2000],
             completed_at=now,
-            updated_at=now,
         ):
-            record_event(
-                run, from_status=S.PROCESSING, to_status=S.ERROR, now=now, message=message[:2000]
-            )
             transaction.on_commit(lambda: _notify_finished(run.pk))
 
 
@@ -384,17 +392,15 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
     """
     now = now or timezone.now()
     with transaction.atomic():
-        if not _claim(
+        if not _move(
             run,
-            sources={S.COMPLETED},
+            source=S.COMPLETED,
             to=S.POST_IN_PROGRESS,
+            actor=acting_user,
+            now=now,
             updated_by=acting_user,
-            updated_at=now,
         ):
             raise _refuse(run, "posted", "Completed")
-        record_event(
-            run, from_status=S.COMPLETED, to_status=S.POST_IN_PROGRESS, actor=acting_user, now=now
-        )
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:
         while True:
@@ -412,26 +418,24 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
                 )
     except Exception as error:
         with transaction.atomic():
-            _claim(run, sources={S.POST_IN_PROGRESS}, to=S.COMPLETED, updated_at=timezone.now())
-            record_event(
+            _move(
                 run,
-                from_status=S.POST_IN_PROGRESS,
-                to_status=S.COMPLETED,
+                source=S.POST_IN_PROGRESS,
+                to=S.COMPLETED,
                 actor=acting_user,
+                now=timezone.now(),
                 message=f"Posting stopped: {error}",
             )
         raise BillRunError(f"Posting {run.number} stopped part way: {error}") from error
     with transaction.atomic():
-        _claim(
+        _move(
             run,
-            sources={S.POST_IN_PROGRESS},
+            source=S.POST_IN_PROGRESS,
             to=S.POSTED,
+            actor=acting_user,
+            now=now,
             posted_at=now,
             posted_by=acting_user,
-            updated_at=now,
-        )
-        record_event(
-            run, from_status=S.POST_IN_PROGRESS, to_status=S.POSTED, actor=acting_user, now=now
         )
         if run.auto_email:
             transaction.on_commit(lambda: _email_documents(run.pk))
@@ -481,17 +485,15 @@ def unpost_document(*, document: BillingDocument, acting_user, now=None) -> Bill
             )
         if document.bill_run_id:
             run = BillRun.objects.get(pk=document.bill_run_id)
-            if _claim(
-                run, sources={S.POSTED}, to=S.COMPLETED, updated_by=acting_user, updated_at=now
-            ):
-                record_event(
-                    run,
-                    from_status=S.POSTED,
-                    to_status=S.COMPLETED,
-                    actor=acting_user,
-                    now=now,
-                    message=f"{document} set back to Draft",
-                )
+            _move(
+                run,
+                source=S.POSTED,
+                to=S.COMPLETED,
+                actor=acting_user,
+                now=now,
+                message=f"{document} set back to Draft",
+                updated_by=acting_user,
+            )
     document.refresh_from_db()
     return document
 
@@ -515,23 +517,23 @@ def cancel_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None
             raise IllegalTransition(
                 f"{run.number} has posted documents: set them back to Draft before canceling."
             )
-        _claim(
-            run, sources={source}, to=S.CANCEL_IN_PROGRESS, updated_by=acting_user, updated_at=now
-        )
-        record_event(
-            run, from_status=source, to_status=S.CANCEL_IN_PROGRESS, actor=acting_user, now=now
+        _move(
+            run,
+            source=source,
+            to=S.CANCEL_IN_PROGRESS,
+            actor=acting_user,
+            now=now,
+            updated_by=acting_user,
         )
         _roll_back_run(run)
-        _claim(
+        _move(
             run,
-            sources={S.CANCEL_IN_PROGRESS},
+            source=S.CANCEL_IN_PROGRESS,
             to=S.CANCELED,
+            actor=acting_user,
+            now=now,
             canceled_at=now,
             canceled_by=acting_user,
-            updated_at=now,
-        )
-        record_event(
-            run, from_status=S.CANCEL_IN_PROGRESS, to_status=S.CANCELED, actor=acting_user, now=now
         )
     run.refresh_from_db()
     return run
@@ -576,30 +578,30 @@ def _roll_back_run(run: BillRun) -> None:
 
 
 def terminate_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
-    """Processing → Completed now: no further chunk is billed; documents written stay."""
+    """Processing → Completed now: no further chunk is billed; documents written stay.
+
+    The run's row is locked first: a chunk that commits before is in the statistics, and one
+    that tries after finds the run no longer Processing and rolls itself back.
+    """
     now = now or timezone.now()
     with transaction.atomic():
+        locked = BillRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != S.PROCESSING:
+            raise _refuse(run, "terminated", "Processing")
         stats = run_statistics(run.pk)
         stats.pop("failed_chunks")
-        total_ms = int((now - run.executed_at).total_seconds() * 1000) if run.executed_at else None
-        if not _claim(
+        started = locked.executed_at
+        _move(
             run,
-            sources={S.PROCESSING},
+            source=S.PROCESSING,
             to=S.COMPLETED,
-            completed_at=now,
-            updated_by=acting_user,
-            updated_at=now,
-            total_time_ms=total_ms,
-            **stats,
-        ):
-            raise _refuse(run, "terminated", "Processing")
-        record_event(
-            run,
-            from_status=S.PROCESSING,
-            to_status=S.COMPLETED,
             actor=acting_user,
             now=now,
             message="Terminated",
+            completed_at=now,
+            updated_by=acting_user,
+            total_time_ms=int((now - started).total_seconds() * 1000) if started else None,
+            **stats,
         )
         transaction.on_commit(lambda: _notify_finished(run.pk))
     run.refresh_from_db()

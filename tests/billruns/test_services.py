@@ -143,6 +143,24 @@ def test_terminating_keeps_written_documents_and_completes_the_run(
         services.terminate_bill_run(run=run, acting_user=user)
 
 
+def test_a_chunk_racing_a_termination_undoes_its_own_work(
+    django_capture_on_commit_callbacks, user, monkeypatch
+):
+    from billruns import execution
+
+    ChargeFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    chunk = run.chunks.get()
+    services.terminate_bill_run(run=run, acting_user=user)
+    # The chunk was claimed just before the run was terminated.
+    monkeypatch.setattr(execution, "claim_chunk", lambda chunk_id, now: True)
+    assert execution.bill_chunk(chunk_id=chunk.pk) is None
+    assert not BillingDocument.objects.exists()
+    assert not Charge.objects.filter(charged_through__isnull=False).exists()
+
+
 def test_deleting_a_canceled_run_keeps_its_audit_trail(run_now, user):
     ChargeFactory()
     run = services.cancel_bill_run(run=run_now(), acting_user=user)
