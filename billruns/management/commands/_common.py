@@ -3,9 +3,10 @@
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
 from billruns.models import BillRun
+from billruns.services import BillRunError
 
 
 def parse_date(value: str, option: str) -> dt.date:
@@ -53,3 +54,22 @@ class Progress:
                 self.stream.write("")
         else:
             self.stream.write(f"{done}/{self.total} {self.label} {detail}".rstrip())
+
+
+class RunTransitionCommand(BaseCommand):
+    """`manage.py <verb>_bill_run NUMBER [--user USERNAME]`: one service call, one line out."""
+
+    def transition(self, *, run: BillRun, acting_user) -> BillRun:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("number", help="The run's number, e.g. BR-00000001.")
+        parser.add_argument("--user", metavar="USERNAME", help="Who acts (recorded in History).")
+
+    def handle(self, *args, **options):
+        run = find_run(options["number"])
+        try:
+            run = self.transition(run=run, acting_user=find_user(options["user"]))
+        except BillRunError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"{run.number} {run.status}.")
