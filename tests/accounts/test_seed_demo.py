@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
@@ -294,6 +295,12 @@ def test_bad_input_is_refused_in_one_line(db, options, message):
         seed(**options)
     assert str(error.value) == message
     assert Account.objects.count() == accounts
+
+
+def test_missing_roles_ask_for_migrate(db):
+    Group.objects.filter(name="Billing Viewer").delete()
+    with pytest.raises(CommandError, match="run manage.py migrate first"):
+        seed(accounts=1, **SEED)
 
 
 class Terminal(io.StringIO):
