@@ -20,10 +20,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Charge, UsageRecord
+from billruns.bulk import BulkWriter
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
 from billruns.services import finalize_bill_run
 from invoicing.models import BillingDocument, DocumentLine
+from invoicing.numbering import next_numbers
 from invoicing.rating.engine import (
     AccountInput,
     AccountRating,
@@ -181,7 +183,6 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
                 )
         terms = {account["id"]: account for account in accounts}
         _write_documents(run, ratings, terms, result)
-        _advance_cursors(ratings)
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -262,64 +263,64 @@ def _read_usage(run: BillRun, account_ids: list[int]) -> dict[int, list[UsageInp
     return by_account
 
 
+DOCUMENT_COLUMNS = (
+    "id", "kind", "number", "account_id", "bill_run_id", "currency", "document_date",
+    "target_date", "due_date", "amount", "status", "created_at", "updated_at",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "id", "document_id", "charge_id", "subscription_id", "charge_type", "description",
+    "service_start", "service_end", "quantity", "unit_price", "amount", "canceled",
+)  # fmt: skip
+
+
 def _write_documents(
     run: BillRun, ratings: list[AccountRating], terms: dict, result: ChunkResult
 ) -> None:
+    """Documents, lines, usage and cursors: two inserts and two updates, whatever the size."""
+    writer = BulkWriter()
     rated = [rating for rating in ratings if rating.document is not None]
-    documents = [
-        BillingDocument(
-            kind=rating.document.kind,
-            account_id=rating.account_id,
-            bill_run=run,
-            currency=rating.document.currency,
-            document_date=run.invoice_date,
-            target_date=run.target_date,
-            due_date=run.invoice_date
-            + dt.timedelta(days=terms[rating.account_id]["payment_term_days"]),
-            amount=rating.document.amount,
-        )
-        for rating in rated
-    ]
+    line_count = sum(len(rating.document.lines) for rating in rated)
+    document_ids = writer.reserve_ids(BillingDocument, len(rated))
+    line_ids = iter(writer.reserve_ids(DocumentLine, line_count))
     # Numbers last, just before the insert: the sequence row stays locked until commit, so the
     # less work after it, the less other workers wait.
-    BillingDocument.assign_numbers(documents)
-    BillingDocument.objects.bulk_create(documents, batch_size=WRITE_BATCH)
-    lines: list[DocumentLine] = []
-    owners: list[tuple[int, ...]] = []
-    for rating, document in zip(rated, documents, strict=True):
-        result.add_document(document.kind, document.currency, document.amount)
-        for draft in rating.document.lines:
-            lines.append(
-                DocumentLine(
-                    document_id=document.pk,
-                    charge_id=draft.charge_id,
-                    subscription_id=draft.subscription_id,
-                    charge_type=draft.charge_type,
-                    description=draft.description[:255],
-                    service_start=draft.service_start,
-                    service_end=draft.service_end,
-                    quantity=draft.quantity,
-                    unit_price=draft.unit_price,
-                    amount=draft.amount,
-                )
+    numbers = {
+        kind: iter(next_numbers(prefix, sum(r.document.kind == kind for r in rated)))
+        for kind, prefix in BillingDocument.NUMBER_PREFIXES.items()
+    }
+    now = timezone.now()
+    documents, lines, usage = [], [], []
+    for rating, document_id in zip(rated, document_ids, strict=True):
+        draft = rating.document
+        result.add_document(draft.kind, draft.currency, draft.amount)
+        term_days = terms[rating.account_id]["payment_term_days"]
+        documents.append((
+            document_id, draft.kind, next(numbers[draft.kind]), rating.account_id, run.pk,
+            draft.currency, run.invoice_date, run.target_date,
+            run.invoice_date + dt.timedelta(days=term_days), draft.amount,
+            BillingDocument.Status.DRAFT, now, now,
+        ))  # fmt: skip
+        for line in draft.lines:
+            line_id = next(line_ids)
+            lines.append((
+                line_id, document_id, line.charge_id, line.subscription_id, line.charge_type,
+                line.description[:255], line.service_start, line.service_end, line.quantity,
+                line.unit_price, line.amount, False,
+            ))  # fmt: skip
+            usage.extend(
+                (usage_id, UsageRecord.Status.BILLED, line_id) for usage_id in line.usage_ids
             )
-            owners.append(draft.usage_ids)
-    DocumentLine.objects.bulk_create(lines, batch_size=WRITE_BATCH)
+    writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
+    writer.insert(DocumentLine, LINE_COLUMNS, lines)
+    writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
+    writer.update(
+        Charge,
+        ("charged_through",),
+        (
+            (charge_id, through)
+            for rating in ratings
+            for charge_id, through in rating.charged_through.items()
+        ),
+        types=("date",),
+    )
     result.lines = len(lines)
-    billed = [
-        UsageRecord(id=usage_id, status=UsageRecord.Status.BILLED, line_id=line.pk)
-        for line, usage_ids in zip(lines, owners, strict=True)
-        for usage_id in usage_ids
-    ]
-    if billed:
-        UsageRecord.objects.bulk_update(billed, ["status", "line"], batch_size=WRITE_BATCH)
-
-
-def _advance_cursors(ratings: list[AccountRating]) -> None:
-    """Move every billed charge's cursor: one bulk UPDATE per WRITE_BATCH charges."""
-    moved = [
-        Charge(id=charge_id, charged_through=through)
-        for rating in ratings
-        for charge_id, through in rating.charged_through.items()
-    ]
-    Charge.objects.bulk_update(moved, ["charged_through"], batch_size=WRITE_BATCH)

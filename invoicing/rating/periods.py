@@ -90,6 +90,9 @@ class PeriodGrid:
     def periods_from(self, day: date) -> Iterator[Period]:
         """The period containing `day`, then every later one (endless)."""
         k = self.index_of(day)
+        start = self.point(k)
         while True:
-            yield self.period(k)
             k += 1
+            following = self.point(k)
+            yield Period(start, following - ONE_DAY)
+            start = following
