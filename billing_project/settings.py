@@ -102,7 +102,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;"
             "PRAGMA synchronous=NORMAL;"
             "PRAGMA foreign_keys=ON;"
-            "PRAGMA cache_size=-65536;"
+            "PRAGMA cache_size=-16384;"
         ),
         # IMMEDIATE takes the write lock when a transaction begins, so two writers queue for
         # `timeout` seconds instead of failing with "database is locked" on lock upgrade.

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Account, Charge, UsageRecord
+from accounts.models import Account, Charge, Subscription, UsageRecord
 from billruns import services
 from billruns.execution import STALE_AFTER, bill_chunk
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
@@ -140,26 +140,79 @@ def test_a_chunk_left_running_by_a_dead_worker_is_billed_once_after_a_timeout(
     assert DocumentLine.objects.count() == 2
 
 
-def test_the_chunk_writer_uses_a_constant_number_of_queries(
-    run_now, django_assert_max_num_queries, monkeypatch
-):
-    def make(n):
-        for _ in range(n):
-            charge = ChargeFactory(
+def make_accounts(count: int, batch: str) -> None:
+    """`count` accounts, each with a fee, a credit and two usage records, written in bulk."""
+    accounts = [
+        Account(name=f"{batch} {n}", currency="EUR", bill_cycle_day=1 + n % 28, batch=batch)
+        for n in range(count)
+    ]
+    Account.assign_numbers(accounts)
+    Account.objects.bulk_create(accounts)
+    subscriptions = [Subscription(account=a, term_start=dt.date(2026, 1, 1)) for a in accounts]
+    Subscription.assign_numbers(subscriptions)
+    Subscription.objects.bulk_create(subscriptions)
+    charges = []
+    for n, sub in enumerate(subscriptions):
+        common = {
+            "subscription": sub,
+            "account": sub.account,
+            "billing_period": "Month",
+            "effective_start": dt.date(2026, 1, 1),
+        }
+        charges += [
+            Charge(
+                name="Fee",
+                charge_type="Recurring",
+                charge_model="FlatFee",
+                price=Decimal("10"),
+                **common,
+            ),
+            Charge(
+                name="Credit",
+                charge_type="Recurring",
+                charge_model="FlatFee",
+                price=Decimal("-30" if n % 2 else "-1"),
+                **common,
+            ),
+            Charge(
+                name="Calls",
                 charge_type="Usage",
                 charge_model="PerUnit",
                 billing_timing="InArrears",
-                price=Decimal("1"),
-            )
-            UsageRecordFactory(charge=charge, usage_date=dt.date(2026, 1, 5))
-            ChargeFactory(subscription=charge.subscription)
+                price=Decimal("0.1"),
+                **common,
+            ),
+        ]
+    Charge.assign_numbers(charges)
+    Charge.objects.bulk_create(charges)
+    UsageRecord.objects.bulk_create(
+        UsageRecord(account=c.account, charge=c, quantity=Decimal(q), usage_date=day)
+        for c in charges[2::3]
+        for q, day in (("3", dt.date(2026, 1, 5)), ("4", dt.date(2026, 1, 20)))
+    )
 
-    make(3)
-    with django_assert_max_num_queries(100) as small:
-        run_now()
-    make(30)
-    with django_assert_max_num_queries(len(small.captured_queries)):
-        run_now()
+
+def test_the_chunk_writer_uses_the_same_queries_for_10_and_1000_accounts(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for size, batch in ((10, "Batch10"), (1000, "Batch11")):
+        make_accounts(size, batch)
+        with django_capture_on_commit_callbacks(execute=False):
+            run = services.create_bill_run(
+                acting_user=None, invoice_date=FEB1, target_date=FEB1, batches=[batch]
+            )
+            services.start_bill_run(run_id=run.pk)
+        chunk = run.chunks.get()
+        with CaptureQueriesContext(connection) as queries:
+            result = bill_chunk(chunk_id=chunk.pk)
+        assert (result.accounts, result.invoices + result.credit_memos) == (size, size)
+        assert result.credit_memos == size // 2
+        counts[size] = len(queries.captured_queries)
+    assert counts[10] == counts[1000]
 
 
 def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
