@@ -89,16 +89,27 @@ class ChunkResult:
 
 
 def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
-    """Pending (or Running but stale) → Running, for a Processing run; True if ours."""
+    """Pending (or Running but stale) → Running, for a Processing run; True if ours.
+
+    The UPDATE filters on the chunk's own columns only. With a join (a subquery on
+    PostgreSQL) a second worker that waited for the first one's row lock would re-check only
+    `id IN (…)` from its old snapshot and claim the chunk a second time.
+    """
     claimable = Q(status=BillRunChunk.Status.PENDING) | Q(
         status=BillRunChunk.Status.RUNNING, started_at__lt=now - STALE_AFTER
     )
-    return (
-        BillRunChunk.objects.filter(claimable, pk=chunk_id)
-        .filter(bill_run__status=BillRun.Status.PROCESSING)
-        .update(status=BillRunChunk.Status.RUNNING, started_at=now, attempts=F("attempts") + 1)
-        == 1
+    claimed = BillRunChunk.objects.filter(claimable, pk=chunk_id).update(
+        status=BillRunChunk.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
     )
+    if not claimed:
+        return False
+    if BillRun.objects.filter(chunks__pk=chunk_id, status=BillRun.Status.PROCESSING).exists():
+        return True
+    # Terminated or canceled meanwhile: hand the chunk back untouched.
+    BillRunChunk.objects.filter(pk=chunk_id, status=BillRunChunk.Status.RUNNING).update(
+        status=BillRunChunk.Status.PENDING, attempts=F("attempts") - 1
+    )
+    return False
 
 
 def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult | None:

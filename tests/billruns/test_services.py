@@ -87,7 +87,15 @@ def test_canceling_rolls_charges_and_usage_back_so_they_bill_again(run_now, user
     assert set(DocumentLine.objects.values_list("canceled", flat=True)) == {True}
     again = run_now()
     assert again.number_of_invoices == 3
-    assert DocumentLine.objects.filter(canceled=False).count() == 4
+
+    def billed(bill_run):
+        return sorted(
+            DocumentLine.objects.filter(document__bill_run=bill_run).values_list(
+                "charge_id", "service_start", "service_end", "quantity", "amount"
+            )
+        )
+
+    assert billed(again) == billed(run)  # the new run bills them again, identically
 
 
 def test_a_run_with_posted_documents_cannot_be_canceled(run_now, user):
@@ -254,3 +262,24 @@ def test_the_scheduler_owner_is_told_not_the_creator(run_now, mailoutbox):
     ChargeFactory()
     run_now(acting_user=None, schedule=schedule, run_type="Scheduled")
     assert [m.to for m in mailoutbox] == [["owner@example.com"]]
+
+
+def test_a_run_that_cannot_write_any_chunk_ends_in_error_and_tells_its_creator(
+    run_now, monkeypatch, mailoutbox
+):
+    from billruns import execution
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(execution, "_write_documents", broken)
+    ChargeFactory()
+    run = run_now()
+    assert run.status == BillRun.Status.ERROR
+    assert run.error_message == "No chunk could be written; see the chunks' error messages."
+    chunk = run.chunks.get()
+    assert (chunk.status, chunk.attempts) == ("Failed", 3)
+    assert "RuntimeError: disk full" in chunk.error_message
+    assert [m.subject for m in mailoutbox] == [f"Bill run {run.number} ended in error"]
+    assert "No chunk could be written" in mailoutbox[0].body
+    assert not BillingDocument.objects.exists()

@@ -50,3 +50,25 @@ def test_two_runs_racing_over_the_same_accounts_bill_each_period_once(monkeypatc
     assert sum(run.number_of_invoices for run in runs) == len(charges)
     numbers = sorted(BillingDocument.objects.values_list("number", flat=True))
     assert numbers == [f"INV{n:08d}" for n in range(1, len(charges) + 1)]
+
+
+def test_two_workers_sharing_one_run_finish_it_with_nothing_missing_or_twice(monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+    charges = [ChargeFactory() for _ in range(25)]
+    run = planned_run()
+    chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))
+
+    def worker():
+        # Like a qcluster worker that is handed every chunk: the claim decides who bills it.
+        return sum(bill_chunk(chunk_id=chunk_id) is not None for chunk_id in chunk_ids)
+
+    outcomes = run_concurrently(worker, worker)
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    assert sum(outcomes) == len(chunk_ids) == 9
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.number_of_invoices) == ("Completed", 9, 25)
+    documents = BillingDocument.objects.filter(bill_run=run)
+    assert sorted(documents.values_list("account_id", flat=True)) == sorted(
+        c.account_id for c in charges
+    )
+    assert DocumentLine.objects.filter(document__bill_run=run).count() == 50
