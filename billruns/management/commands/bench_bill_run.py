@@ -135,54 +135,66 @@ class Command(BaseCommand):
         )
 
     def _floor(self, run: BillRun) -> float:
-        """Write the run's own rows again with the database's fastest raw insert; seconds."""
-        docs = list(
-            BillingDocument.objects.filter(bill_run=run)
-            .order_by("id")
-            .values_list(*DOCUMENT_COLUMNS)
+        """Write the run's own rows again with the database's fastest raw insert; seconds.
+
+        Rows are streamed in batches of 1,000 and only the writes are timed, so memory stays
+        flat however big the run.
+        """
+        sources = (
+            (
+                "bench_floor_document",
+                BillingDocument,
+                DOCUMENT_COLUMNS,
+                BillingDocument.objects.filter(bill_run=run),
+            ),
+            (
+                "bench_floor_line",
+                DocumentLine,
+                LINE_COLUMNS,
+                DocumentLine.objects.filter(document__bill_run=run),
+            ),
         )
-        lines = list(
-            DocumentLine.objects.filter(document__bill_run=run)
-            .order_by("id")
-            .values_list(*LINE_COLUMNS)
-        )
-        doc_table, line_table = "bench_floor_document", "bench_floor_line"
         with connection.cursor() as cursor:
-            for table, source in (
-                (doc_table, BillingDocument._meta.db_table),
-                (line_table, DocumentLine._meta.db_table),
-            ):
+            for table, model, _, _ in sources:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
                 if connection.vendor == "postgresql":
                     # Same columns, defaults and indexes; no foreign keys.
-                    cursor.execute(f"CREATE TABLE {table} (LIKE {source} INCLUDING ALL)")
+                    cursor.execute(
+                        f"CREATE TABLE {table} (LIKE {model._meta.db_table} INCLUDING ALL)"
+                    )
                 else:
-                    cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} WHERE 0")
-        started = time.monotonic()
-        chunk = 1_000
+                    cursor.execute(
+                        f"CREATE TABLE {table} AS SELECT * FROM {model._meta.db_table} WHERE 0"
+                    )
+        seconds = 0.0
+        for table, _, columns, rows in sources:
+            batch = []
+            for row in rows.order_by("id").values_list(*columns).iterator(chunk_size=10_000):
+                batch.append(row)
+                if len(batch) == 1_000:
+                    seconds += self._write_floor(table, columns, batch)
+                    batch = []
+            if batch:
+                seconds += self._write_floor(table, columns, batch)
         with connection.cursor() as cursor:
-            for table, columns, rows in (
-                (doc_table, DOCUMENT_COLUMNS, docs),
-                (line_table, LINE_COLUMNS, lines),
-            ):
-                for offset in range(0, len(rows), chunk):
-                    batch = rows[offset : offset + chunk]
-                    if connection.vendor == "postgresql":
-                        raw = cursor.cursor  # psycopg 3
-                        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                            for row in batch:
-                                copy.write_row(row)
-                    else:
-                        marks = ", ".join(["%s"] * len(columns))
-                        cursor.executemany(
-                            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                            [self._sqlite_row(row) for row in batch],
-                        )
-        seconds = time.monotonic() - started
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {doc_table}")
-            cursor.execute(f"DROP TABLE {line_table}")
+            for table, _, _, _ in sources:
+                cursor.execute(f"DROP TABLE {table}")
         return seconds
+
+    def _write_floor(self, table: str, columns, batch) -> float:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    [self._sqlite_row(row) for row in batch],
+                )
+        return time.monotonic() - started
 
     @staticmethod
     def _sqlite_row(row):
