@@ -159,6 +159,13 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
     run = chunk.bill_run
     result = ChunkResult()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A chunk is all or nothing, so a commit lost in a server crash only means the
+            # chunk (its documents, numbers and Done status alike) is billed again after the
+            # stale timeout; meanwhile no worker waits for the WAL flush. Later synchronous
+            # commits (finalisation, posting) flush everything before them.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         accounts = _lock_accounts(run, chunk)
         ids = [account["id"] for account in accounts]
         charges = _read_charges(run, ids)

@@ -264,7 +264,7 @@ class _AccountRater:
         charge: ChargeInput,
         *,
         piece: Period,
-        amount: Fraction,
+        amount: Decimal,  # already rounded (self._round)
         quantity: Decimal,
         unit_price: Decimal,
         description: str,
@@ -279,9 +279,12 @@ class _AccountRater:
             service_end=piece.end,
             quantity=quantity,
             unit_price=unit_price,
-            amount=round_fraction(amount, self.account.currency),
+            amount=amount,
             usage_ids=usage_ids,
         )
+
+    def _round(self, value: Fraction) -> Decimal:
+        return round_fraction(value, self.account.currency)
 
     # -- charge types -----------------------------------------------------------------------
 
@@ -298,7 +301,7 @@ class _AccountRater:
             self._line(
                 charge,
                 piece=day,
-                amount=amount,
+                amount=self._round(amount),
                 quantity=quantity,
                 unit_price=self._unit_price(charge, model, tiers, charge.quantity),
                 description=charge.name,
@@ -317,6 +320,7 @@ class _AccountRater:
         full_amount = amount_for(
             model=model, price=charge.price, quantity=charge.quantity, tiers=tiers
         )
+        full_rounded = self._round(full_amount)  # most lines are whole periods
         quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
         unit_price = self._unit_price(charge, model, tiers, charge.quantity)
         for period in grid.periods_from(since):
@@ -327,16 +331,16 @@ class _AccountRater:
             due_on = piece.start if in_advance else piece.end
             if due_on > self.target_date:
                 return
-            prorated = piece != period
-            description = charge.name
-            if prorated:
+            amount, description = full_rounded, charge.name
+            if piece != period:
+                amount = self._round(full_amount * Fraction(piece.days, period.days))
                 description = f"{charge.name} (prorated {piece.days}/{period.days} days)"
             self._add(
                 charge,
                 self._line(
                     charge,
                     piece=piece,
-                    amount=full_amount * Fraction(piece.days, period.days),
+                    amount=amount,
                     quantity=quantity,
                     unit_price=unit_price,
                     description=description,
@@ -390,8 +394,8 @@ class _AccountRater:
                 self._line(
                     charge,
                     piece=piece,
-                    amount=amount_for(
-                        model=model, price=charge.price, quantity=quantity, tiers=tiers
+                    amount=self._round(
+                        amount_for(model=model, price=charge.price, quantity=quantity, tiers=tiers)
                     ),
                     quantity=quantity,
                     unit_price=self._unit_price(charge, model, tiers, quantity),
