@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -153,7 +153,16 @@ def create_bill_run(
             created_by=acting_user,
             updated_by=acting_user,
         )
-        run.save()
+        try:
+            with transaction.atomic():
+                run.save()
+        except IntegrityError:
+            # Another request created the run with this key between our check and insert.
+            if idempotency_key and (
+                existing := BillRun.objects.filter(idempotency_key=idempotency_key).first()
+            ):
+                return existing
+            raise
         record_event(run, from_status="", to_status=S.PENDING, actor=acting_user, message="Created")
         if enqueue:
             transaction.on_commit(lambda: async_task("billruns.tasks.start_bill_run", run.pk))
@@ -454,11 +463,19 @@ def _email_documents(run_id: int) -> None:
 
 def post_document(*, document: BillingDocument, acting_user, now=None) -> BillingDocument:
     now = now or timezone.now()
-    updated = BillingDocument.objects.filter(
-        pk=document.pk, status=BillingDocument.Status.DRAFT
-    ).update(
-        status=BillingDocument.Status.POSTED, posted_at=now, posted_by=acting_user, updated_at=now
-    )
+    with transaction.atomic():
+        if document.bill_run_id:
+            # A cancel holds the run's row for its whole transaction: wait for it, so a
+            # document is never posted while its run is being canceled.
+            list(BillRun.objects.select_for_update().filter(pk=document.bill_run_id).values("pk"))
+        updated = BillingDocument.objects.filter(
+            pk=document.pk, status=BillingDocument.Status.DRAFT
+        ).update(
+            status=BillingDocument.Status.POSTED,
+            posted_at=now,
+            posted_by=acting_user,
+            updated_at=now,
+        )
     if not updated:
         document.refresh_from_db(fields=["status"])
         raise IllegalTransition(

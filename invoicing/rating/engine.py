@@ -382,7 +382,9 @@ class _AccountRater:
         for k in sorted(by_period):
             period = grid.period(k)
             piece = Period(
-                max(period.start, charge.effective_start),
+                # From where billing resumes: a period cut by an earlier end (since extended)
+                # was billed up to the cursor, and its first day must not be billed again.
+                max(period.start, since),
                 period.end if end is None else min(period.end, end),
             )
             if piece.end > self.target_date:

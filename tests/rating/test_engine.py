@@ -304,3 +304,10 @@ def test_exactly_20000_lines_still_fit():
     weekly = charge(billing_period="Week", effective_start=date(2000, 1, 3))
     target = date(2000, 1, 3).fromordinal(date(2000, 1, 3).toordinal() + 7 * 19_999)
     assert len(rate(weekly, target=target).document.lines) == MAX_LINES_PER_DOCUMENT
+
+
+def test_usage_after_an_extended_end_bills_from_where_billing_stopped():
+    # Billed January 1–15 while the charge ended on the 15th; the end was then removed.
+    extended = usage_charge(charged_through=date(2026, 1, 15))
+    result = rate(extended, usage=[usage(1, date(2026, 1, 20), "4")], target=date(2026, 2, 1))
+    assert lines_of(result) == [(date(2026, 1, 16), date(2026, 1, 31), Decimal("1.00"))]
