@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.models import Charge, UsageRecord
 from billruns.bulk import BulkWriter
@@ -63,6 +64,10 @@ CHARGE_FIELDS = (
 
 class RunStopped(Exception):
     """The run left Processing while the chunk was being billed."""
+
+
+class ChunkTakenOver(Exception):
+    """Another worker claimed the chunk (stale timeout) while this one was billing it."""
 
 
 @dataclass
@@ -122,10 +127,10 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     try:
         result = _write_chunk(chunk, now=now, started=started)
     except RunStopped:
-        BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
-            status=BillRunChunk.Status.PENDING
-        )
+        _ours(chunk).update(status=BillRunChunk.Status.PENDING)
         return None
+    except ChunkTakenOver:
+        return None  # another worker took the chunk over after the stale timeout; it bills it
     except Exception as error:
         logger.exception("Chunk %s of %s failed", chunk.sequence, chunk.bill_run.number)
         _chunk_failed(chunk, error, now=now)
@@ -134,25 +139,53 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     return result
 
 
+def _ours(chunk: BillRunChunk):
+    """The chunk, if it is still Running under our claim (its started_at is the token)."""
+    return BillRunChunk.objects.filter(
+        pk=chunk.pk, status=BillRunChunk.Status.RUNNING, started_at=chunk.started_at
+    )
+
+
 def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) -> None:
-    """Give the chunk back for a retry, or after MAX_ATTEMPTS count it as failed."""
+    """Give the chunk back for a retry, or after MAX_ATTEMPTS count it as failed.
+
+    A failed chunk's accounts are recorded as failures, so they are on the Failed tab and
+    "Retry failed accounts" bills them.
+    """
     message = f"{type(error).__name__}: {error}"[:2000]
     if chunk.attempts < MAX_ATTEMPTS:
-        BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
-            status=BillRunChunk.Status.PENDING, error_message=message
-        )
-        from django_q.tasks import async_task
-
-        async_task("billruns.tasks.bill_chunk", chunk.pk)
+        if _ours(chunk).update(status=BillRunChunk.Status.PENDING, error_message=message):
+            async_task("billruns.tasks.bill_chunk", chunk.pk)
         return
+    run = chunk.bill_run
     with transaction.atomic():
-        if BillRunChunk.objects.filter(pk=chunk.pk, status=BillRunChunk.Status.RUNNING).update(
-            status=BillRunChunk.Status.FAILED, error_message=message, finished_at=now
+        account_ids = list(
+            run_scope(run)
+            .filter(id__range=(chunk.first_account_id, chunk.last_account_id))
+            .values_list("id", flat=True)
+        )
+        if not _ours(chunk).update(
+            status=BillRunChunk.Status.FAILED,
+            error_message=message,
+            finished_at=now,
+            number_of_accounts=len(account_ids),
+            number_of_failures=len(account_ids),
         ):
-            BillRun.objects.filter(pk=chunk.bill_run_id).update(
-                chunks_done=F("chunks_done") + 1, updated_at=now
-            )
-    finalize_bill_run(run_id=chunk.bill_run_id)
+            return
+        BillRunFailure.objects.bulk_create(
+            [
+                BillRunFailure(
+                    bill_run=run,
+                    account_id=account_id,
+                    error_code="chunk_failed",
+                    message=f"The chunk of this account could not be written: {message}",
+                )
+                for account_id in account_ids
+            ],
+            batch_size=WRITE_BATCH,
+        )
+        BillRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1, updated_at=now)
+    finalize_bill_run(run_id=run.pk)
 
 
 def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> ChunkResult:
@@ -204,7 +237,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
         duration_ms = int((time.monotonic() - started) * 1000)
-        BillRunChunk.objects.filter(pk=chunk.pk).update(
+        finished = _ours(chunk).update(
             status=BillRunChunk.Status.DONE,
             finished_at=timezone.now(),
             duration_ms=duration_ms,
@@ -220,6 +253,8 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             },
             error_message="",
         )
+        if not finished:
+            raise ChunkTakenOver  # undo everything: the worker that took over bills it
         counted = BillRun.objects.filter(pk=run.pk, status=BillRun.Status.PROCESSING).update(
             chunks_done=F("chunks_done") + 1, updated_at=now
         )

@@ -234,3 +234,29 @@ def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
     assert requeue_stale_chunks() == "1 stale chunks queued again"
     run.refresh_from_db()
     assert (run.status, run.number_of_invoices) == ("Completed", 1)
+
+
+def test_a_worker_whose_chunk_was_taken_over_undoes_its_work(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from billruns import execution
+
+    ChargeFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    chunk = run.chunks.get()
+    read_usage = execution._read_usage
+
+    def taken_over_meanwhile(*args):
+        # Another worker claims the chunk after the stale timeout while this one works.
+        BillRunChunk.objects.filter(pk=chunk.pk).update(
+            started_at=timezone.now() + dt.timedelta(hours=1)
+        )
+        return read_usage(*args)
+
+    monkeypatch.setattr(execution, "_read_usage", taken_over_meanwhile)
+    assert bill_chunk(chunk_id=chunk.pk) is None
+    assert not DocumentLine.objects.exists()
+    run.refresh_from_db()
+    assert (run.chunks_done, run.status) == (0, "Processing")

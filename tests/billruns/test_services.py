@@ -283,3 +283,6 @@ def test_a_run_that_cannot_write_any_chunk_ends_in_error_and_tells_its_creator(
     assert [m.subject for m in mailoutbox] == [f"Bill run {run.number} ended in error"]
     assert "No chunk could be written" in mailoutbox[0].body
     assert not BillingDocument.objects.exists()
+    # Its accounts are on the Failed tab, so they can be retried.
+    failure = run.failures.get()
+    assert failure.error_code == "chunk_failed" and run.number_of_failures == 1
