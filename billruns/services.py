@@ -214,16 +214,20 @@ def _validate_terms(
 def start_bill_run(*, run_id: int, now: dt.datetime | None = None, enqueue: bool = True) -> bool:
     """Pending → Processing: cut the scope into chunks of account ids and queue them.
 
-    Returns False when the run was not Pending (another worker started it, or it was canceled).
-    With enqueue=False the caller bills the chunks itself (`create_bill_run --wait`).
+    The claim and the plan are one transaction: a worker dying half way leaves the run Pending
+    for the task's redelivery or the sweeper. Returns False when the run was not Pending
+    (another worker started it, or it was canceled). With enqueue=False the caller bills the
+    chunks itself (`create_bill_run --wait`).
     """
     now = now or timezone.now()
     run = BillRun.objects.get(pk=run_id)
-    if not _claim(run, sources={S.PENDING}, to=S.PROCESSING, executed_at=now, updated_at=now):
-        return False
-    run.refresh_from_db()
     try:
         with transaction.atomic():
+            if not _claim(
+                run, sources={S.PENDING}, to=S.PROCESSING, executed_at=now, updated_at=now
+            ):
+                return False
+            run.refresh_from_db()
             chunks = _plan_chunks(run)
             BillRunChunk.objects.bulk_create(chunks, batch_size=1_000)
             BillRun.objects.filter(pk=run.pk).update(chunks_total=len(chunks))
@@ -239,7 +243,18 @@ def start_bill_run(*, run_id: int, now: dt.datetime | None = None, enqueue: bool
                 transaction.on_commit(lambda: _enqueue_chunks(chunk_ids))
     except Exception as error:  # the run itself cannot proceed
         logger.exception("Planning %s failed", run.number)
-        _fail_run(run, f"Planning failed: {error}", now=now)
+        message = f"Planning failed: {error}"[:2000]
+        with transaction.atomic():
+            if _move(
+                run,
+                source=S.PENDING,
+                to=S.ERROR,
+                now=now,
+                message=message,
+                error_message=message,
+                completed_at=now,
+            ):
+                transaction.on_commit(lambda: _notify_finished(run.pk))
         return True
     if not chunks:
         finalize_bill_run(run_id=run.pk, now=now)
@@ -274,20 +289,6 @@ def _chunk(run, sequence, first, last) -> BillRunChunk:
 def _enqueue_chunks(chunk_ids: list[int]) -> None:
     for chunk_id in chunk_ids:
         async_task("billruns.tasks.bill_chunk", chunk_id)
-
-
-def _fail_run(run: BillRun, message: str, *, now: dt.datetime) -> None:
-    with transaction.atomic():
-        if _move(
-            run,
-            source=S.PROCESSING,
-            to=S.ERROR,
-            now=now,
-            message=message[:2000],
-            error_message=message[:2000],
-            completed_at=now,
-        ):
-            transaction.on_commit(lambda: _notify_finished(run.pk))
 
 
 # -- finalize --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """django-q2 entry points: ids in, one service call. Every task is safe to run twice."""
 
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -20,17 +21,36 @@ def bill_chunk(chunk_id: int) -> str:
 
 
 def requeue_stale_chunks() -> str:
-    """Re-queue chunks a dead worker left Running (or whose task was lost) for Processing runs.
+    """Pick up work that a dead worker or a lost task left behind. Every 5 minutes.
 
-    Scheduled every few minutes; claiming is conditional, so a chunk queued twice bills once.
+    Re-queues runs still Pending, chunks still Running (their worker died) or still Pending
+    (their task was lost) after the stale timeout, and finalises runs whose chunks are all done
+    (the finishing worker died before finalising). Claims are conditional, so anything queued
+    twice is done once.
     """
     now = timezone.now()
-    stale = BillRunChunk.objects.filter(
-        bill_run__status=BillRun.Status.PROCESSING,
-        status=BillRunChunk.Status.RUNNING,
-        started_at__lt=now - execution.STALE_AFTER,
-    ).values_list("id", flat=True)
-    ids = list(stale[:1000])
-    for chunk_id in ids:
+    stale = now - execution.STALE_AFTER
+    processing = BillRun.objects.filter(status=BillRun.Status.PROCESSING)
+    runs = list(
+        BillRun.objects.filter(status=BillRun.Status.PENDING, created_at__lt=stale).values_list(
+            "id", flat=True
+        )[:100]
+    )
+    for run_id in runs:
+        async_task("billruns.tasks.start_bill_run", run_id)
+    chunks = list(
+        BillRunChunk.objects.filter(bill_run__in=processing, bill_run__executed_at__lt=stale)
+        .filter(
+            Q(status=BillRunChunk.Status.RUNNING, started_at__lt=stale)
+            | Q(status=BillRunChunk.Status.PENDING)
+        )
+        .values_list("id", flat=True)[:1000]
+    )
+    for chunk_id in chunks:
         async_task("billruns.tasks.bill_chunk", chunk_id)
-    return f"{len(ids)} stale chunks queued again"
+    finished = 0
+    for run_id in processing.filter(chunks_done__gte=F("chunks_total")).values_list(
+        "id", flat=True
+    ):
+        finished += services.finalize_bill_run(run_id=run_id)
+    return f"{len(runs)} runs and {len(chunks)} chunks queued again, {finished} runs finalised"

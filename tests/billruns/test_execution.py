@@ -229,9 +229,9 @@ def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
         run = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
     BillRunChunk.objects.filter(bill_run=run).update(status="Running", started_at=timezone.now())
-    assert requeue_stale_chunks() == "0 stale chunks queued again"
+    assert requeue_stale_chunks() == "0 runs and 0 chunks queued again, 0 runs finalised"
     time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
-    assert requeue_stale_chunks() == "1 stale chunks queued again"
+    assert requeue_stale_chunks() == "0 runs and 1 chunks queued again, 0 runs finalised"
     run.refresh_from_db()
     assert (run.status, run.number_of_invoices) == ("Completed", 1)
 
@@ -260,3 +260,24 @@ def test_a_worker_whose_chunk_was_taken_over_undoes_its_work(
     assert not DocumentLine.objects.exists()
     run.refresh_from_db()
     assert (run.chunks_done, run.status) == (0, "Processing")
+
+
+def test_the_sweep_starts_a_run_whose_task_was_lost_and_finalises_a_forgotten_one(
+    django_capture_on_commit_callbacks, time_machine
+):
+    from billruns.tasks import requeue_stale_chunks
+
+    ChargeFactory()
+    time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+    time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_stale_chunks().startswith("1 runs and 0 chunks")
+    lost.refresh_from_db()
+    assert (lost.status, lost.number_of_invoices) == ("Completed", 1)
+    # A run whose last chunk committed but whose worker died before finalising.
+    BillRun.objects.filter(pk=lost.pk).update(status="Processing")
+    assert requeue_stale_chunks().endswith("1 runs finalised")
+    lost.refresh_from_db()
+    assert lost.status == "Completed"
