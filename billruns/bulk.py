@@ -120,6 +120,37 @@ class BulkWriter:
                     [value for row in batch for value in row],
                 )
 
+    def move_cursor(
+        self, model: type[Model], column: str, rows: Sequence[tuple], *, kind: str
+    ) -> int:
+        """Set `column` to the new value of each (id, old, new) row still at its old value.
+
+        Returns how many rows moved: fewer than given means someone else moved a cursor since
+        it was read (compare-and-set; the caller rolls back and reads again).
+        """
+        if not rows:
+            return 0
+        table = model._meta.db_table
+        moved = 0
+        with self.connection.cursor() as cursor:
+            if not self.postgres:
+                cursor.executemany(
+                    f'UPDATE "{table}" SET "{column}" = %s WHERE id = %s AND "{column}" IS %s',
+                    [self._sqlite_row((new, pk, old)) for pk, old, new in rows],
+                )
+                return cursor.rowcount
+            for offset in range(0, len(rows), UPDATE_BATCH):
+                batch = rows[offset : offset + UPDATE_BATCH]
+                values = ", ".join([f"(%s::bigint, %s::{kind}, %s::{kind})"] * len(batch))
+                cursor.execute(
+                    f'UPDATE "{table}" AS t SET "{column}" = v.new '
+                    f"FROM (VALUES {values}) AS v(id, old, new) "
+                    f'WHERE t.id = v.id AND t."{column}" IS NOT DISTINCT FROM v.old',
+                    [value for row in batch for value in row],
+                )
+                moved += cursor.rowcount
+        return moved
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _sqlite_row(self, row: Sequence[object]) -> list[object]:

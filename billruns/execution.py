@@ -66,6 +66,10 @@ class RunStopped(Exception):
     """The run left Processing while the chunk was being billed."""
 
 
+class CursorMoved(Exception):
+    """A cursor changed under the chunk; it rolls back and is billed again from fresh reads."""
+
+
 class ChunkTakenOver(Exception):
     """Another worker claimed the chunk (stale timeout) while this one was billing it."""
 
@@ -233,7 +237,12 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
                     )
                 )
         terms = {account["id"]: account for account in accounts}
-        _write_documents(run, ratings, terms, result)
+        read_through = {
+            charge.id: charge.charged_through
+            for account_charges in charges.values()
+            for charge in account_charges
+        }
+        _write_documents(run, ratings, terms, read_through, result)
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -327,7 +336,11 @@ LINE_COLUMNS = (
 
 
 def _write_documents(
-    run: BillRun, ratings: list[AccountRating], terms: dict, result: ChunkResult
+    run: BillRun,
+    ratings: list[AccountRating],
+    terms: dict,
+    read_through: dict[int, dt.date | None],
+    result: ChunkResult,
 ) -> None:
     """Documents, lines, usage and cursors: two inserts and two updates, whatever the size."""
     writer = BulkWriter()
@@ -366,14 +379,12 @@ def _write_documents(
     writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
     writer.insert(DocumentLine, LINE_COLUMNS, lines)
     writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
-    writer.update(
-        Charge,
-        ("charged_through",),
-        (
-            (charge_id, through)
-            for rating in ratings
-            for charge_id, through in rating.charged_through.items()
-        ),
-        types=("date",),
-    )
+    moves = [
+        (charge_id, read_through[charge_id], through)
+        for rating in ratings
+        for charge_id, through in rating.charged_through.items()
+    ]
+    if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
+        # Another transaction (a cancel) moved a cursor since this chunk read it.
+        raise CursorMoved("A charge's charged_through changed while the chunk was billed.")
     result.lines = len(lines)

@@ -9,13 +9,15 @@ message and commands print as one line.
 import datetime as dt
 import logging
 from decimal import Decimal
+from itertools import islice
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import BATCHES, Account, Charge, UsageRecord
+from billruns.bulk import BulkWriter
 from billruns.models import (
     ALL_CHARGE_TYPES,
     BillRun,
@@ -557,37 +559,67 @@ def cancel_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None
     return run
 
 
+ROLLBACK_BATCH = 5_000
+
+
+def batched(iterable, size):  # itertools.batched arrives with Python 3.12
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 def _roll_back_run(run: BillRun) -> None:
+    """Free the run's lines for rebilling and move its charges' cursors back.
+
+    Charges go in batches of ROLLBACK_BATCH, so memory does not grow with the run. Each cursor
+    goes back to the end of the charge's last line from another run, or, with none, to the day
+    before this run's first line (null when that was the charge's first day: never billed). A
+    cursor is moved only if it still stands where this run left it; otherwise another run is
+    billing the charge right now and the whole cancel is refused.
+    """
     lines = DocumentLine.objects.filter(document__bill_run=run, canceled=False)
-    first_start = dict(
-        lines.values_list("charge_id").annotate(first=Min("service_start")).order_by()
+    per_charge = (
+        lines.values("charge_id")
+        .annotate(first=Min("service_start"), last=Max("service_end"))
+        .order_by("charge_id")
+        .values_list("charge_id", "first", "last")
     )
-    if first_start:
-        later = (
-            DocumentLine.objects.filter(
-                charge_id__in=list(first_start),
-                canceled=False,
-                service_start__gt=min(first_start.values()),
-            )
-            .exclude(document__bill_run=run)
-            .values_list("charge_id", "service_start", "document__number")
+    writer = BulkWriter()
+    for batch in batched(per_charge.iterator(chunk_size=ROLLBACK_BATCH), ROLLBACK_BATCH):
+        ids = [charge_id for charge_id, _, _ in batch]
+        others = DocumentLine.objects.filter(charge_id__in=ids, canceled=False).exclude(
+            document__bill_run=run
         )
-        for charge_id, start, number in later.iterator():
-            if start > first_start[charge_id]:
+        firsts = {charge_id: first for charge_id, first, _ in batch}
+        later = others.filter(service_start__gt=min(firsts.values())).values_list(
+            "charge_id", "service_start", "document__number"
+        )
+        for charge_id, start, number in later:
+            if start > firsts[charge_id]:
                 raise IllegalTransition(
                     f"{number} bills a later period of a charge this run billed: cancel the "
                     "later run first."
                 )
-    # Back to the day before the run's first line; never-billed charges back to null.
-    starts = dict(
-        Charge.objects.filter(id__in=list(first_start)).values_list("id", "effective_start")
-    )
-    by_value: dict[dt.date | None, list[int]] = {}
-    for charge_id, start in first_start.items():
-        value = None if start <= starts[charge_id] else start - dt.timedelta(days=1)
-        by_value.setdefault(value, []).append(charge_id)
-    for value, charge_ids in by_value.items():
-        Charge.objects.filter(id__in=charge_ids).update(charged_through=value)
+        before = dict(
+            others.values("charge_id")
+            .annotate(last=Max("service_end"))
+            .values_list("charge_id", "last")
+        )
+        starts = dict(Charge.objects.filter(id__in=ids).values_list("id", "effective_start"))
+        moves = []
+        for charge_id, first, last in batch:
+            if charge_id in before:
+                back = before[charge_id]
+            elif first <= starts[charge_id]:
+                back = None
+            else:
+                back = first - dt.timedelta(days=1)
+            moves.append((charge_id, last, back))
+        if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
+            raise IllegalTransition(
+                f"Another run is billing charges of {run.number} right now: cancel again when "
+                "it has finished."
+            )
     UsageRecord.objects.filter(line__document__bill_run=run).update(
         status=UsageRecord.Status.PENDING, line=None
     )

@@ -281,3 +281,27 @@ def test_the_sweep_starts_a_run_whose_task_was_lost_and_finalises_a_forgotten_on
     assert requeue_stale_chunks().endswith("1 runs finalised")
     lost.refresh_from_db()
     assert lost.status == "Completed"
+
+
+def test_a_cursor_moved_under_a_chunk_makes_it_bill_again_from_fresh_reads(run_now, monkeypatch):
+    from billruns import execution
+
+    charge = ChargeFactory()
+    read_usage = execution._read_usage
+    calls = []
+
+    def cursor_moves_on_first_attempt(*args):
+        if not calls:
+            Charge.objects.filter(pk=charge.pk).update(charged_through=dt.date(2026, 1, 31))
+        calls.append(1)
+        return read_usage(*args)
+
+    monkeypatch.setattr(execution, "_read_usage", cursor_moves_on_first_attempt)
+    run = run_now()
+    assert run.status == "Completed" and run.chunks.get().attempts == 2
+    # The move happened inside the chunk's own transaction here, so it rolled back with it;
+    # the second attempt read fresh cursors and billed each period once.
+    assert sorted(DocumentLine.objects.values_list("service_start", flat=True)) == [
+        dt.date(2026, 1, 1),
+        FEB1,
+    ]

@@ -286,3 +286,16 @@ def test_a_run_that_cannot_write_any_chunk_ends_in_error_and_tells_its_creator(
     # Its accounts are on the Failed tab, so they can be retried.
     failure = run.failures.get()
     assert failure.error_code == "chunk_failed" and run.number_of_failures == 1
+
+
+def test_canceling_restores_the_cursor_of_a_charge_billed_before_with_a_gap(run_now, user):
+    usage = UsageRecordFactory(usage_date=dt.date(2026, 1, 10))
+    run_now(target_date=dt.date(2026, 2, 1))
+    UsageRecordFactory(charge=usage.charge, usage_date=dt.date(2026, 3, 5))  # none in February
+    later = run_now(target_date=dt.date(2026, 4, 1))
+    usage.charge.refresh_from_db()
+    assert usage.charge.charged_through == dt.date(2026, 3, 31)
+    services.cancel_bill_run(run=later, acting_user=user)
+    usage.charge.refresh_from_db()
+    # Back to where the first run left it, so late February usage can still be billed.
+    assert usage.charge.charged_through == dt.date(2026, 1, 31)
