@@ -9,7 +9,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
-from invoicing.admin import ViewOnlyAdmin, ViewOnlyTabularInline, changelist_link
+from invoicing.admin import (
+    EditableFieldsOnlyAdmin,
+    ViewOnlyAdmin,
+    ViewOnlyTabularInline,
+    changelist_link,
+)
 
 ALERT = "\u26a0"
 
@@ -25,7 +30,7 @@ class BillRunEventInline(ViewOnlyTabularInline):
 
 
 @admin.register(BillRun)
-class BillRunAdmin(admin.ModelAdmin):
+class BillRunAdmin(EditableFieldsOnlyAdmin):
     actions = None
     list_display = (
         "number",
@@ -133,14 +138,6 @@ class BillRunAdmin(admin.ModelAdmin):
         # Only Canceled and Error runs may go, with their documents and an audit entry: that is
         # the delete service's job, not a cascade from here.
         return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [
-            name
-            for _, options in self.fieldsets
-            for name in options["fields"]
-            if name not in self.editable_fields
-        ]
 
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user

@@ -102,8 +102,22 @@ class DraftDocumentForm(ModelForm):
             self.add_error(None, error)
 
 
+class EditableFieldsOnlyAdmin(admin.ModelAdmin):
+    """Every field of the fieldsets is read-only but those named in `editable_fields`."""
+
+    editable_fields: frozenset[str] = frozenset()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            name
+            for _, options in self.fieldsets
+            for name in options["fields"]
+            if name not in self.editable_fields
+        ]
+
+
 @admin.register(BillingDocument)
-class BillingDocumentAdmin(admin.ModelAdmin):
+class BillingDocumentAdmin(EditableFieldsOnlyAdmin):
     form = DraftDocumentForm
     # Documents are voided by canceling (which rolls charges back), never deleted by hand.
     actions = None
@@ -150,14 +164,6 @@ class BillingDocumentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [
-            name
-            for _, options in self.fieldsets
-            for name in options["fields"]
-            if name not in self.editable_fields
-        ]
 
     def get_inlines(self, request, obj):
         if obj is None or self.line_count(obj) > INLINE_LINE_LIMIT:
