@@ -70,20 +70,20 @@ class NumberSequenceAdmin(ViewOnlyAdmin):
         return format_number(obj.prefix, obj.last_value)
 
 
+# What a line bills, as every list of lines shows it.
+LINE_AMOUNT_FIELDS = (
+    "service_start",
+    "service_end",
+    "quantity",
+    "unit_price",
+    "amount",
+    "canceled",
+)
+
+
 class DocumentLineInline(ViewOnlyTabularInline):
     model = DocumentLine
-    fields = (
-        "description",
-        "charge",
-        "subscription",
-        "charge_type",
-        "service_start",
-        "service_end",
-        "quantity",
-        "unit_price",
-        "amount",
-        "canceled",
-    )
+    fields = ("description", "charge", "subscription", "charge_type", *LINE_AMOUNT_FIELDS)
     readonly_fields = fields
     show_change_link = True
 
@@ -201,19 +201,7 @@ class CreditMemoAdmin(InvoiceAdmin):
 @admin.register(DocumentLine)
 class DocumentLineAdmin(ViewOnlyAdmin):
     # Lines are the document's amount: as read-only as the document's own amount.
-    list_display = (
-        "id",
-        "document",
-        "description",
-        "charge",
-        "charge_type",
-        "service_start",
-        "service_end",
-        "quantity",
-        "unit_price",
-        "amount",
-        "canceled",
-    )
+    list_display = ("id", "document", "description", "charge", "charge_type", *LINE_AMOUNT_FIELDS)
     list_select_related = ("document", "charge")
     list_filter = ("charge_type", "canceled")
     search_fields = ("document__number", "charge__number", "description")
