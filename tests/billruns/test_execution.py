@@ -11,26 +11,10 @@ from billruns import services
 from billruns.execution import STALE_AFTER, bill_chunk
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from invoicing.models import BillingDocument, DocumentLine
-from tests.factories import ChargeFactory, UsageRecordFactory, UserFactory
+from tests.factories import ChargeFactory, UsageRecordFactory
 
 pytestmark = pytest.mark.django_db
 FEB1 = dt.date(2026, 2, 1)
-
-
-@pytest.fixture
-def run_now(django_capture_on_commit_callbacks):
-    """Create a run and execute it inline (django-q2 sync mode, after-commit hooks run)."""
-
-    def create(**terms):
-        terms.setdefault("acting_user", UserFactory(email="ops@example.com"))
-        terms.setdefault("invoice_date", FEB1)
-        terms.setdefault("target_date", FEB1)
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.create_bill_run(**terms)
-        run.refresh_from_db()
-        return run
-
-    return create
 
 
 def test_a_run_bills_every_active_account_in_its_batches_once(run_now, mailoutbox):

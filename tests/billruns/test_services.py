@@ -16,25 +16,6 @@ pytestmark = pytest.mark.django_db
 FEB1 = dt.date(2026, 2, 1)
 
 
-@pytest.fixture
-def user():
-    return UserFactory(username="olivia", email="olivia@example.com")
-
-
-@pytest.fixture
-def run_now(django_capture_on_commit_callbacks, user):
-    def create(**terms):
-        terms.setdefault("acting_user", user)
-        terms.setdefault("invoice_date", FEB1)
-        terms.setdefault("target_date", FEB1)
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.create_bill_run(**terms)
-        run.refresh_from_db()
-        return run
-
-    return create
-
-
 def statuses(run):
     return list(run.events.order_by("at", "id").values_list("to_status", flat=True))
 
