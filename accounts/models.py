@@ -96,7 +96,7 @@ class Account(NumberedModel):
         return f"{self.number} {self.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:accounts_account_change", args=[self.pk])
+        return reverse("accounts:detail", args=[self.pk])
 
 
 class Subscription(NumberedModel):

@@ -217,7 +217,7 @@ class BillRun(BillRunTerms, NumberedModel):
         return f"{self.number} {self.name}".strip()
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:billruns_billrun_change", args=[self.pk])
+        return reverse("billruns:detail", args=[self.pk])
 
     @property
     def has_failures(self) -> bool:

@@ -122,7 +122,7 @@ class BillingDocument(models.Model):
         return self.number or f"Unnumbered {self.get_kind_display().lower()}"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:invoicing_billingdocument_change", args=[self.pk])
+        return reverse("invoicing:detail", args=[self.pk])
 
     @property
     def is_zero_amount(self) -> bool:
