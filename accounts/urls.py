@@ -6,4 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.list_view, name="list"),
+    path("autocomplete/", views.autocomplete_view, name="autocomplete"),
+    path("<int:pk>/", views.detail_view, name="detail"),
 ]
