@@ -2,6 +2,8 @@
 to their bill-to contacts after posting. Always sent after commit, never inside a lock."""
 
 import logging
+from itertools import groupby
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -10,6 +12,8 @@ from django.utils import timezone
 
 from billruns.models import BillRun
 from invoicing.models import BillingDocument
+from invoicing.pdf import render_document_pdf
+from invoicing.selectors import document_lines
 
 logger = logging.getLogger(__name__)
 FAILURES_LISTED = 20
@@ -87,19 +91,47 @@ def send_run_documents(run: BillRun) -> int:
 
 
 def _send_documents(documents: list[BillingDocument]) -> int:
-    messages = []
-    for document in documents:
-        context = {"document": document, "account": document.account}
-        messages.append(
-            EmailMultiAlternatives(
-                subject=f"{document.get_kind_display()} {document.number}",
-                body=render_to_string("billruns/email/document.txt", context),
-                to=[document.account.bill_to_email],
-            )
-        )
-    with get_connection() as connection:
-        sent = connection.send_messages(messages) or 0
-    BillingDocument.objects.filter(id__in=[d.pk for d in documents]).update(
-        emailed_at=timezone.now()
+    """Email one batch, each document with its PDF attached.
+
+    The batch's lines come from one query, read in document order, so memory holds one
+    document's lines (up to 20,000) and one PDF at a time, not the whole batch's.
+    """
+    documents = sorted(documents, key=attrgetter("pk"))
+    groups = groupby(
+        document_lines(document_ids=[d.pk for d in documents]).iterator(chunk_size=2_000),
+        key=attrgetter("document_id"),
     )
-    return sent
+    group = next(groups, None)
+    sent_ids: list[int] = []
+    try:
+        with get_connection() as connection:
+            for document in documents:
+                lines = []
+                if group is not None and group[0] == document.pk:
+                    lines = list(group[1])
+                    group = next(groups, None)
+                message = _document_message(document, lines)
+                if message is not None and connection.send_messages([message]):
+                    sent_ids.append(document.pk)
+    finally:
+        # Whatever stopped the batch, what went out is marked, so it is not sent twice.
+        BillingDocument.objects.filter(id__in=sent_ids).update(emailed_at=timezone.now())
+    return len(sent_ids)
+
+
+def _document_message(document: BillingDocument, lines) -> EmailMultiAlternatives | None:
+    try:
+        pdf = render_document_pdf(document, lines=lines)
+    except Exception:
+        # One document that cannot be drawn must not keep the others from their customers; it
+        # stays unmarked, so it can be sent once fixed.
+        logger.exception("Could not render the PDF of %s; not emailed", document)
+        return None
+    context = {"document": document, "account": document.account}
+    message = EmailMultiAlternatives(
+        subject=f"{document.get_kind_display()} {document.number}",
+        body=render_to_string("billruns/email/document.txt", context),
+        to=[document.account.bill_to_email],
+    )
+    message.attach(f"{document.number}.pdf", pdf, "application/pdf")
+    return message

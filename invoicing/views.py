@@ -1,5 +1,83 @@
+"""The Documents pages: list, detail, PDF, and posting one document."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from billing_project.paging import paginate
+from billruns.services import IllegalTransition, post_document, unpost_document
+from invoicing import selectors
+from invoicing.filters import DocumentFilter
+from invoicing.models import BillingDocument
+from invoicing.pdf import render_document_pdf
+
+LINES_PER_PAGE = 100
 
 
-def list_view(request):  # replaced by the pages of issue 6
-    return HttpResponse("")
+@require_GET
+@permission_required("invoicing.view_billingdocument", raise_exception=True)
+def list_view(request):
+    documents = DocumentFilter(request.GET, queryset=selectors.document_list())
+    return render(
+        request,
+        "invoicing/document_list.html",
+        {
+            "filter": documents,
+            "page_obj": paginate(request, documents.qs),
+            "is_filtering": documents.is_filtering,
+        },
+    )
+
+
+@require_GET
+@permission_required("invoicing.view_billingdocument", raise_exception=True)
+def detail_view(request, pk):
+    document = get_object_or_404(selectors.document_detail(), pk=pk)
+    lines = selectors.document_lines(document_ids=[document.pk])
+    return render(
+        request,
+        "invoicing/document_detail.html",
+        {
+            "document": document,
+            "account": document.account,
+            "page_obj": paginate(request, lines, per_page=LINES_PER_PAGE),
+            "is_credit_memo": document.kind == BillingDocument.Kind.CREDIT_MEMO,
+        },
+    )
+
+
+@require_GET
+@permission_required("invoicing.view_billingdocument", raise_exception=True)
+def pdf_view(request, pk):
+    document = get_object_or_404(selectors.document_detail(), pk=pk)
+    response = HttpResponse(render_document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
+    return response
+
+
+@require_POST
+@permission_required("invoicing.post_billingdocument", raise_exception=True)
+def post_view(request, pk):
+    document = get_object_or_404(BillingDocument, pk=pk)
+    try:
+        post_document(document=document, acting_user=request.user)
+    except IllegalTransition as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{document} posted.")
+    return redirect(document)
+
+
+@require_POST
+@permission_required("invoicing.post_billingdocument", raise_exception=True)
+def unpost_view(request, pk):
+    document = get_object_or_404(BillingDocument, pk=pk)
+    try:
+        unpost_document(document=document, acting_user=request.user)
+    except IllegalTransition as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{document} set back to Draft.")
+    return redirect(document)
