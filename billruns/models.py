@@ -220,6 +220,18 @@ class BillRun(BillRunTerms, NumberedModel):
         return reverse("billruns:detail", args=[self.pk])
 
     @property
+    def scope_label(self) -> str:
+        """What the run bills, as the list and detail pages say it."""
+        if self.target_type == TargetType.SINGLE_ACCOUNT:
+            return f"Account {self.account.number}" if self.account_id else "One account"
+        if self.retry_of_id:
+            return f"Failed accounts of {self.retry_of.number}"
+        batches = ", ".join(self.batches) if self.batches else "All batches"
+        if self.bill_cycle_day is None:
+            return f"{batches} · all bill cycle days"
+        return f"{batches} · bill cycle day {self.bill_cycle_day}"
+
+    @property
     def has_failures(self) -> bool:
         return self.number_of_failures > 0
 

@@ -6,4 +6,13 @@ app_name = "billruns"
 
 urlpatterns = [
     path("", views.list_view, name="list"),
+    path("new/", views.create_view, name="create"),
+    path("new/scope-count/", views.scope_count_view, name="scope_count"),
+    path("<int:pk>/", views.detail_view, name="detail"),
+    path("<int:pk>/progress/", views.progress_view, name="progress"),
+    path("<int:pk>/post/", views.post_view, name="post"),
+    path("<int:pk>/cancel/", views.cancel_view, name="cancel"),
+    path("<int:pk>/terminate/", views.terminate_view, name="terminate"),
+    path("<int:pk>/delete/", views.delete_view, name="delete"),
+    path("<int:pk>/retry/", views.retry_view, name="retry"),
 ]

@@ -1,5 +1,362 @@
+"""The operator's bill run pages. Every write goes through billruns.services; a refused
+transition comes back as the service's own message."""
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Count, Sum
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from billing_project.paging import paginate
+from billruns import services
+from billruns.filters import BillRunFilter
+from billruns.forms import BillRunForm
+from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, TargetType
+from billruns.selectors import accounts_in_scope
+from invoicing.models import BillingDocument
+
+S = BillRun.Status
+# Statuses during which the run changes by itself: its page polls for progress.
+LIVE_STATUSES = {S.PENDING, S.PROCESSING, S.POST_IN_PROGRESS, S.CANCEL_IN_PROGRESS}
+POLL_SECONDS = 2
+# A run Pending this long most likely has no worker to pick it up.
+WORKER_HINT_AFTER = dt.timedelta(seconds=30)
+LIST_FIELDS = [
+    "number",
+    "name",
+    "run_type",
+    "target_type",
+    "account__number",
+    "batches",
+    "bill_cycle_day",
+    "invoice_date",
+    "target_date",
+    "status",
+    "number_of_accounts",
+    "number_of_invoices",
+    "number_of_credit_memos",
+    "number_of_failures",
+    "chunks_total",
+    "chunks_done",
+    "created_at",
+    "created_by__username",
+    "retry_of_id",
+    "retry_of__number",
+]
+TABS = {
+    "invoices": "Invoices",
+    "credit-memos": "Credit Memos",
+    "failed": "Failed Accounts or Subscriptions",
+    "history": "History",
+}
 
 
-def list_view(request):  # replaced by the pages of issue 6
-    return HttpResponse("")
+@require_GET
+@permission_required("billruns.view_billrun", raise_exception=True)
+def list_view(request):
+    runs = BillRun.objects.select_related("account", "created_by", "retry_of").only(*LIST_FIELDS)
+    filterset = BillRunFilter(request.GET, queryset=runs)
+    page = paginate(request, filterset.qs)
+    return render(
+        request,
+        "billruns/billrun_list.html",
+        {
+            "filter": filterset,
+            "page_obj": page,
+            "filtered": any(v for k, v in request.GET.items() if k not in {"page", "o"}),
+        },
+    )
+
+
+@permission_required("billruns.add_billrun", raise_exception=True)
+def create_view(request):
+    if request.method == "POST":
+        form = BillRunForm(request.POST)
+        if form.is_valid():
+            try:
+                run = services.create_bill_run(acting_user=request.user, **form.terms())
+            except services.BillRunError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"{run.number} created.")
+                return redirect(run)
+    else:
+        form = BillRunForm(initial={"account": request.GET.get("account", "")})
+    return render(request, "billruns/billrun_form.html", {"form": form})
+
+
+@require_GET
+@permission_required("billruns.add_billrun", raise_exception=True)
+def scope_count_view(request):
+    """How many accounts the scope typed so far selects (htmx fragment of the new run form)."""
+    data = request.GET
+    single = data.get("scope") == BillRunForm.SCOPE_ACCOUNT
+    context = {"single": single}
+    if single:
+        number = data.get("account", "").strip().upper()
+        account = None
+        if number:
+            account = (
+                accounts_in_scope(
+                    target_type=TargetType.MULTIPLE_ACCOUNTS,
+                    account_id=None,
+                    batches=[],
+                    bill_cycle_day=None,
+                )
+                .filter(number=number)
+                .only("number", "name")
+                .first()
+            )
+        context.update(number=number, account=account, count=1 if account else 0)
+    else:
+        form = BillRunForm(data)
+        form.is_valid()  # only the scope fields are read, each as far as it parses
+        batches = form.cleaned_data.get("batches") or []
+        day = form.cleaned_data.get("bill_cycle_day")
+        context["count"] = accounts_in_scope(
+            target_type=TargetType.MULTIPLE_ACCOUNTS,
+            account_id=None,
+            batches=batches,
+            bill_cycle_day=day,
+        ).count()
+        context.update(batches=batches, bill_cycle_day=day)
+    return render(request, "billruns/includes/scope_count.html", context)
+
+
+def _document_counts(run: BillRun) -> dict[str, int]:
+    """Documents of the run per status, in one grouped query on the (bill_run, kind, status)
+    index."""
+    rows = (
+        BillingDocument.objects.filter(bill_run=run)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def _allowed_actions(run: BillRun, user, document_counts: dict[str, int]) -> dict[str, bool]:
+    """Which buttons the page shows; the services decide again when one is pressed."""
+    posted = document_counts.get(BillingDocument.Status.POSTED, 0)
+    not_canceled = sum(
+        n for status, n in document_counts.items() if status != BillingDocument.Status.CANCELED
+    )
+    return {
+        "post": run.status == S.COMPLETED and user.has_perm("billruns.post_billrun"),
+        "cancel": (
+            (run.status == S.PENDING or (run.status in {S.COMPLETED, S.ERROR} and not posted))
+            and user.has_perm("billruns.cancel_billrun")
+        ),
+        "terminate": run.status == S.PROCESSING and user.has_perm("billruns.terminate_billrun"),
+        "delete": (
+            run.status in {S.CANCELED, S.ERROR}
+            and not not_canceled
+            and user.has_perm("billruns.delete_billrun")
+        ),
+        "retry": (
+            run.has_failures
+            and run.status in {S.COMPLETED, S.ERROR, S.POSTED}
+            and user.has_perm("billruns.add_billrun")
+        ),
+    }
+
+
+def human_duration(span: dt.timedelta) -> str:
+    """546 ms, 12 s, 3 min 20 s, 2 h 5 min: the unit an operator reads at a glance."""
+    ms = int(span.total_seconds() * 1000)
+    if ms < 1000:
+        return f"{ms} ms"
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _progress(run: BillRun, now: dt.datetime) -> dict:
+    """Chunks done, accounts billed so far and a naive ETA from the pace of the done chunks."""
+    done = run.chunks_done
+    total = run.chunks_total
+    percent = int(done * 100 / total) if total else 0
+    accounts = 0
+    eta = None
+    if run.status == S.PROCESSING:
+        accounts = (
+            BillRunChunk.objects.filter(bill_run=run, status=BillRunChunk.Status.DONE).aggregate(
+                n=Sum("number_of_accounts")
+            )["n"]
+            or 0
+        )
+        if run.executed_at and done and done < total:
+            elapsed = now - run.executed_at
+            eta = human_duration(elapsed / done * (total - done))
+    return {
+        "percent": percent,
+        "chunks_done": done,
+        "chunks_total": total,
+        "accounts_so_far": accounts,
+        "eta": eta,
+        "waiting_for_worker": run.status == S.PENDING and now - run.created_at > WORKER_HINT_AFTER,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+@require_GET
+@permission_required("billruns.view_billrun", raise_exception=True)
+def detail_view(request, pk):
+    run = get_object_or_404(
+        BillRun.objects.select_related(
+            "account",
+            "created_by",
+            "updated_by",
+            "posted_by",
+            "canceled_by",
+            "schedule",
+            "retry_of",
+        ),
+        pk=pk,
+    )
+    tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "invoices"
+    document_counts = _document_counts(run)
+    documents_total = sum(document_counts.values())
+    posted = document_counts.get(BillingDocument.Status.POSTED, 0)
+    context = {
+        "run": run,
+        "tab": tab,
+        "tabs": TABS,
+        "actions": _allowed_actions(run, request.user, document_counts),
+        "live": run.status in LIVE_STATUSES,
+        "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
+        "documents_total": documents_total,
+        "amounts": [
+            (currency, amounts.get("invoice", "0"), amounts.get("credit_memo", "0"))
+            for currency, amounts in run.amounts_by_currency.items()
+        ],
+        "duration": (
+            human_duration(dt.timedelta(milliseconds=run.total_time_ms))
+            if run.total_time_ms is not None
+            else None
+        ),
+        "retries": list(run.retries.only("number", "status", "retry_of_id")[:5]),
+    }
+    if context["live"]:
+        context["progress"] = _progress(run, timezone.now())
+    context["tab_page"] = paginate(request, _tab_rows(run, tab))
+    return render(request, "billruns/billrun_detail.html", context)
+
+
+def _tab_rows(run: BillRun, tab: str):
+    if tab in {"invoices", "credit-memos"}:
+        kind = (
+            BillingDocument.Kind.INVOICE if tab == "invoices" else BillingDocument.Kind.CREDIT_MEMO
+        )
+        return (
+            BillingDocument.objects.filter(bill_run=run, kind=kind)
+            .select_related("account")
+            .only(
+                "number",
+                "kind",
+                "status",
+                "amount",
+                "currency",
+                "document_date",
+                "due_date",
+                "account__number",
+                "account__name",
+            )
+            .order_by("id")
+        )
+    if tab == "failed":
+        return (
+            BillRunFailure.objects.filter(bill_run=run)
+            .select_related("account", "subscription", "charge")
+            .only(
+                "error_code",
+                "message",
+                "created_at",
+                "account__number",
+                "account__name",
+                "subscription__number",
+                "charge__number",
+                "charge__name",
+            )
+            .order_by("account_id", "id")
+        )
+    return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("at", "id")
+
+
+@require_GET
+@permission_required("billruns.view_billrun", raise_exception=True)
+def progress_view(request, pk):
+    """The progress fragment the detail page polls; once the run settles, reload the page so
+    its counts and tabs show the result."""
+    run = get_object_or_404(BillRun, pk=pk)
+    if run.status not in LIVE_STATUSES:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "billruns/includes/progress.html",
+        {"run": run, "progress": _progress(run, timezone.now())},
+    )
+
+
+def _transition_view(
+    permission: str, act: Callable[[BillRun, object], object], done: str
+) -> Callable:
+    """A POST-only view that calls one service and reports its result as a message."""
+
+    @require_POST
+    @permission_required(permission, raise_exception=True)
+    def view(request, pk):
+        run = get_object_or_404(BillRun, pk=pk)
+        try:
+            result = act(run, request.user)
+        except services.BillRunError as error:
+            messages.error(request, str(error))
+            return redirect(run)
+        if isinstance(result, BillRun) and result.pk != run.pk:  # retry made a new run
+            messages.success(request, done.format(number=run.number, new=result.number))
+            return redirect(result)
+        messages.success(request, done.format(number=run.number))
+        if result is None:  # deleted
+            return redirect("billruns:list")
+        return redirect(run)
+
+    return view
+
+
+post_view = _transition_view(
+    "billruns.post_billrun",
+    lambda run, user: services.post_bill_run(run=run, acting_user=user),
+    "{number} posted: its documents are final.",
+)
+cancel_view = _transition_view(
+    "billruns.cancel_billrun",
+    lambda run, user: services.cancel_bill_run(run=run, acting_user=user),
+    "{number} canceled: its documents are voided and its charges can be billed again.",
+)
+terminate_view = _transition_view(
+    "billruns.terminate_billrun",
+    lambda run, user: services.terminate_bill_run(run=run, acting_user=user),
+    "{number} terminated: the documents already written stay.",
+)
+delete_view = _transition_view(
+    "billruns.delete_billrun",
+    lambda run, user: services.delete_bill_run(run=run, acting_user=user),
+    "{number} deleted; its History is kept in the audit trail.",
+)
+retry_view = _transition_view(
+    "billruns.add_billrun",
+    lambda run, user: services.retry_failed_accounts(run=run, acting_user=user),
+    "{new} created to retry the failed accounts of {number}.",
+)

@@ -1,0 +1,151 @@
+"""The new bill run form: turns what the operator typed into the terms create_bill_run takes.
+
+Business rules stay in billruns.services; the form only parses input, asks for the account
+behind a number, and asks for a confirmation when the target date is far ahead (Zuora does).
+"""
+
+import datetime as dt
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import Account, Batch, Charge
+from billruns.models import ALL_CHARGE_TYPES, TargetType
+
+BILL_CYCLE_DAY_CHOICES = [("", "All bill cycle days"), *[(day, day) for day in range(1, 32)]]
+
+
+def one_year_after(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class BillRunForm(forms.Form):
+    SCOPE_BATCHES = "batches"
+    SCOPE_ACCOUNT = "account"
+
+    scope = forms.ChoiceField(
+        choices=[
+            (SCOPE_BATCHES, "Batches and bill cycle day"),
+            (SCOPE_ACCOUNT, "One account"),
+        ],
+        initial=SCOPE_BATCHES,
+        widget=forms.RadioSelect,
+        label="Bill",
+    )
+    account = forms.CharField(
+        required=False,
+        max_length=20,
+        label="Account",
+        help_text="An account number; type a number or a name to search.",
+    )
+    batches = forms.MultipleChoiceField(
+        choices=Batch.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="None ticked: every batch.",
+    )
+    bill_cycle_day = forms.TypedChoiceField(
+        choices=BILL_CYCLE_DAY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Bill cycle day",
+    )
+    invoice_date = forms.DateField(widget=DateInput(), label="Invoice date")
+    target_date = forms.DateField(
+        widget=DateInput(),
+        label="Target date",
+        help_text="Charges are billed up to this date.",
+        error_messages={"required": "A target date is required: charges are billed up to it."},
+    )
+    charge_types = forms.MultipleChoiceField(
+        choices=Charge.ChargeType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Charge types",
+        error_messages={"required": "Include at least one charge type."},
+    )
+    auto_post = forms.BooleanField(required=False, label="Post the documents when the run ends")
+    auto_email = forms.BooleanField(required=False, label="Email the documents after posting")
+    no_email_for_zero_amount = forms.BooleanField(
+        required=False, label="No email for zero-amount invoices"
+    )
+    name = forms.CharField(required=False, max_length=255)
+    confirm_far_target_date = forms.BooleanField(
+        required=False, label="Yes, bill up to this target date"
+    )
+    # One key per form shown: a double click or a resent POST creates the run once.
+    idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs_confirmation = False
+        if not self.is_bound:
+            self.initial.setdefault("invoice_date", timezone.localdate())
+            self.initial.setdefault("charge_types", list(ALL_CHARGE_TYPES))
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+            if self.initial.get("account"):
+                self.initial.setdefault("scope", self.SCOPE_ACCOUNT)
+
+    def clean_account(self) -> Account | None:
+        number = self.cleaned_data["account"].strip().upper()
+        if self.data.get("scope") != self.SCOPE_ACCOUNT:
+            return None
+        if not number:
+            raise forms.ValidationError("Choose the account to bill.")
+        account = Account.objects.filter(number=number).first()
+        if account is None:
+            raise forms.ValidationError(f"No account has the number {number}.")
+        if account.status != Account.Status.ACTIVE:
+            raise forms.ValidationError(
+                f"Account {number} is {account.get_status_display()}: only Active accounts "
+                "are billed."
+            )
+        return account
+
+    def clean(self):
+        cleaned = super().clean()
+        target_date = cleaned.get("target_date")
+        if (
+            target_date
+            and target_date > one_year_after(timezone.localdate())
+            and not cleaned.get("confirm_far_target_date")
+        ):
+            self.needs_confirmation = True
+            self.add_error(
+                "target_date",
+                f"{target_date:%Y-%m-%d} is more than a year ahead: every charge would be "
+                "billed up to it. Tick the confirmation below to go ahead.",
+            )
+        if cleaned.get("no_email_for_zero_amount") and not cleaned.get("auto_email"):
+            cleaned["no_email_for_zero_amount"] = False
+        return cleaned
+
+    def terms(self) -> dict:
+        """The keyword arguments of services.create_bill_run."""
+        data = self.cleaned_data
+        single = data["scope"] == self.SCOPE_ACCOUNT
+        return {
+            "target_type": TargetType.SINGLE_ACCOUNT if single else TargetType.MULTIPLE_ACCOUNTS,
+            "account": data["account"] if single else None,
+            "batches": [] if single else data["batches"],
+            "bill_cycle_day": None if single else data["bill_cycle_day"],
+            "invoice_date": data["invoice_date"],
+            "target_date": data["target_date"],
+            "charge_types": data["charge_types"],
+            "auto_post": data["auto_post"],
+            "auto_email": data["auto_email"],
+            "no_email_for_zero_amount": data["no_email_for_zero_amount"],
+            "name": data["name"].strip(),
+            "idempotency_key": data["idempotency_key"] or None,
+        }
