@@ -112,6 +112,11 @@ class BillRun(BillRunTerms, NumberedModel):
         validators=BILL_CYCLE_DAY_VALIDATORS,
         help_text="Only accounts with this bill cycle day; empty for all days.",
     )
+    # Set only by a schedule's AsRunDay on a month's last day: the run bills the bill cycle days
+    # bill_cycle_day … bill_cycle_day_to (28–31 on 28 February). Null: just bill_cycle_day.
+    bill_cycle_day_to = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=BILL_CYCLE_DAY_VALIDATORS
+    )
     invoice_date = models.DateField()
     target_date = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -168,6 +173,17 @@ class BillRun(BillRunTerms, NumberedModel):
                 | Q(bill_cycle_day__gte=1, bill_cycle_day__lte=31),
                 name="billrun_bill_cycle_day_1_31",
                 violation_error_message="The bill cycle day must be between 1 and 31.",
+            ),
+            models.CheckConstraint(
+                condition=Q(bill_cycle_day_to__isnull=True)
+                | Q(
+                    bill_cycle_day__isnull=False,
+                    bill_cycle_day_to__gte=models.F("bill_cycle_day"),
+                    bill_cycle_day_to__lte=31,
+                ),
+                name="billrun_bill_cycle_day_range",
+                violation_error_message="A range of bill cycle days runs from the bill cycle "
+                "day to at most 31.",
             ),
             models.CheckConstraint(
                 condition=Q(target_type="SingleAccount", account__isnull=False)
@@ -229,6 +245,8 @@ class BillRun(BillRunTerms, NumberedModel):
         batches = ", ".join(self.batches) if self.batches else "All batches"
         if self.bill_cycle_day is None:
             return f"{batches} · all bill cycle days"
+        if self.bill_cycle_day_to and self.bill_cycle_day_to != self.bill_cycle_day:
+            return f"{batches} · bill cycle days {self.bill_cycle_day}–{self.bill_cycle_day_to}"
         return f"{batches} · bill cycle day {self.bill_cycle_day}"
 
     @property
@@ -417,7 +435,33 @@ class BillRunSchedule(BillRunTerms):
         return self.name or f"Schedule {self.pk}"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:billruns_billrunschedule_change", args=[self.pk])
+        return reverse("schedules:detail", args=[self.pk])
+
+    @property
+    def q_schedule_name(self) -> str:
+        """The name of the one django-q2 Schedule that fires this schedule."""
+        return f"billcycle-schedule-{self.pk}"
+
+    @property
+    def rule(self) -> dict:
+        """The calendar rule, as billruns.schedule_dates takes it."""
+        return {
+            "frequency": self.frequency,
+            "weekdays": list(self.weekdays or []),
+            "day_of_month": self.day_of_month,
+            "starts_on": self.starts_on,
+            "ends_on": self.ends_on,
+        }
+
+    @property
+    def frequency_label(self) -> str:
+        if self.frequency == self.Frequency.WEEKLY:
+            days = ", ".join(self.WEEKDAY_NAMES[day] for day in sorted(self.weekdays or []))
+            return f"Weekly on {days}"
+        if self.frequency == self.Frequency.MONTHLY:
+            suffix = " (or the month's last day)" if (self.day_of_month or 0) > 28 else ""
+            return f"Monthly on day {self.day_of_month}{suffix}"
+        return "Daily"
 
     def clean(self):
         super().clean()

@@ -13,6 +13,7 @@ def accounts_in_scope(
     batches: list[str],
     bill_cycle_day: int | None,
     retry_of_id: int | None = None,
+    bill_cycle_day_to: int | None = None,
 ) -> QuerySet[Account]:
     """Active accounts a run with these terms bills (Draft and Canceled ones never are)."""
     accounts = Account.objects.billable()
@@ -24,7 +25,9 @@ def accounts_in_scope(
         return accounts.filter(pk=account_id)
     if batches:
         accounts = accounts.filter(batch__in=batches)
-    if bill_cycle_day is not None:
+    if bill_cycle_day is not None and bill_cycle_day_to not in (None, bill_cycle_day):
+        accounts = accounts.filter(bill_cycle_day__range=(bill_cycle_day, bill_cycle_day_to))
+    elif bill_cycle_day is not None:
         accounts = accounts.filter(bill_cycle_day=bill_cycle_day)
     return accounts
 
@@ -36,4 +39,5 @@ def run_scope(run: BillRun) -> QuerySet[Account]:
         batches=run.batches,
         bill_cycle_day=run.bill_cycle_day,
         retry_of_id=run.retry_of_id,
+        bill_cycle_day_to=run.bill_cycle_day_to,
     )

@@ -94,6 +94,7 @@ def create_bill_run(
     account: Account | None = None,
     batches: list[str] | None = None,
     bill_cycle_day: int | None = None,
+    bill_cycle_day_to: int | None = None,
     charge_types: list[str] | None = None,
     auto_post: bool = False,
     auto_email: bool = False,
@@ -125,6 +126,10 @@ def create_bill_run(
         bill_cycle_day=bill_cycle_day,
         charge_types=charge_types,
     )
+    if bill_cycle_day_to is not None and (
+        bill_cycle_day is None or not bill_cycle_day <= bill_cycle_day_to <= 31
+    ):
+        raise BillRunError("A range of bill cycle days runs from the bill cycle day to 31.")
     if not allow_empty_scope:
         scope = accounts_in_scope(
             target_type=target_type,
@@ -132,6 +137,7 @@ def create_bill_run(
             batches=batches,
             bill_cycle_day=bill_cycle_day,
             retry_of_id=retry_of.pk if retry_of else None,
+            bill_cycle_day_to=bill_cycle_day_to,
         )
         if not scope.exists():
             raise BillRunError("No active account matches this scope: there is nothing to bill.")
@@ -143,6 +149,7 @@ def create_bill_run(
             account=account,
             batches=batches,
             bill_cycle_day=bill_cycle_day,
+            bill_cycle_day_to=bill_cycle_day_to,
             invoice_date=invoice_date,
             target_date=target_date,
             charge_types=[t for t in ALL_CHARGE_TYPES if t in charge_types],

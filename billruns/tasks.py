@@ -54,3 +54,10 @@ def requeue_stale_chunks() -> str:
     ):
         finished += services.finalize_bill_run(run_id=run_id)
     return f"{len(runs)} runs and {len(chunks)} chunks queued again, {finished} runs finalised"
+
+
+def execute_schedule(schedule_id: int) -> str:
+    from billruns import schedules
+
+    run = schedules.execute_schedule(schedule_id=schedule_id)
+    return f"schedule {schedule_id}: {run.number if run else 'no run today'}"

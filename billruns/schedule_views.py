@@ -1,0 +1,145 @@
+"""Pages for recurring bill runs: list, create, edit, pause, resume, delete, and a preview of
+the next run dates. Calendar rules live in billruns.schedule_dates, executions in
+billruns.schedules."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from billing_project.paging import paginate
+from billruns import schedule_dates, schedules
+from billruns.forms import ScheduleForm
+from billruns.models import BillRun, BillRunSchedule
+
+PREVIEW_COUNT = 15
+
+
+@require_GET
+@permission_required("billruns.view_billrunschedule", raise_exception=True)
+def list_view(request):
+    rows = (
+        BillRunSchedule.objects.select_related("owner", "account")
+        .annotate(run_count=Count("runs"))
+        .order_by("name", "id")
+    )
+    return render(request, "billruns/schedule_list.html", {"page_obj": paginate(request, rows)})
+
+
+def _preview(rule: dict | None) -> list[dict]:
+    if rule is None:
+        return []
+    return schedule_dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
+
+
+def _edit(request, schedule: BillRunSchedule | None):
+    if request.method == "POST":
+        form = ScheduleForm(request.POST, instance=schedule)
+        if form.is_valid():
+            try:
+                saved = form.save(owner=request.user)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                verb = "updated" if schedule else "created"
+                messages.success(request, f"Schedule {saved} {verb}.")
+                return redirect(saved)
+    else:
+        form = ScheduleForm(instance=schedule)
+    return render(request, "billruns/schedule_form.html", {"form": form, "schedule": schedule})
+
+
+@permission_required("billruns.add_billrunschedule", raise_exception=True)
+def create_view(request):
+    return _edit(request, None)
+
+
+@permission_required("billruns.change_billrunschedule", raise_exception=True)
+def edit_view(request, pk):
+    return _edit(request, get_object_or_404(BillRunSchedule, pk=pk))
+
+
+@require_GET
+@permission_required("billruns.view_billrunschedule", raise_exception=True)
+def preview_view(request):
+    """The next run dates of the rule typed so far (htmx fragment of the schedule form)."""
+    form = ScheduleForm(request.GET)
+    form.is_valid()  # each field as far as it parses
+    rows = _preview(form.preview_rule())
+    return render(request, "billruns/includes/schedule_preview.html", {"rows": rows})
+
+
+@require_GET
+@permission_required("billruns.view_billrunschedule", raise_exception=True)
+def detail_view(request, pk):
+    schedule = get_object_or_404(BillRunSchedule.objects.select_related("owner", "account"), pk=pk)
+    rule = {
+        **schedule.rule,
+        "invoice_date_offset_days": schedule.invoice_date_offset_days,
+        "target_date_offset_days": schedule.target_date_offset_days,
+        "bill_cycle_day": "" if schedule.account_id else schedule.bill_cycle_day,
+    }
+    runs = BillRun.objects.filter(schedule=schedule).only(
+        "number",
+        "name",
+        "status",
+        "invoice_date",
+        "target_date",
+        "number_of_accounts",
+        "number_of_invoices",
+        "number_of_credit_memos",
+        "number_of_failures",
+        "created_at",
+    )
+    return render(
+        request,
+        "billruns/schedule_detail.html",
+        {
+            "schedule": schedule,
+            "preview": _preview(rule) if schedule.enabled else [],
+            "page_obj": paginate(request, runs),
+        },
+    )
+
+
+def _set_enabled(request, pk, enabled: bool):
+    schedule = get_object_or_404(BillRunSchedule, pk=pk)
+    if schedule.enabled == enabled:
+        messages.info(
+            request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
+        )
+    else:
+        schedules.set_enabled(schedule=schedule, enabled=enabled)
+        messages.success(
+            request,
+            f"Schedule {schedule} resumed: it runs again from its next run date."
+            if enabled
+            else f"Schedule {schedule} paused: it creates no runs until it is resumed.",
+        )
+    return redirect(schedule)
+
+
+@require_POST
+@permission_required("billruns.change_billrunschedule", raise_exception=True)
+def pause_view(request, pk):
+    return _set_enabled(request, pk, False)
+
+
+@require_POST
+@permission_required("billruns.change_billrunschedule", raise_exception=True)
+def resume_view(request, pk):
+    return _set_enabled(request, pk, True)
+
+
+@require_POST
+@permission_required("billruns.delete_billrunschedule", raise_exception=True)
+def delete_view(request, pk):
+    schedule = get_object_or_404(BillRunSchedule, pk=pk)
+    name = str(schedule)
+    schedule.delete()
+    messages.success(request, f"Schedule {name} deleted; the runs it created stay.")
+    return redirect("schedules:list")
