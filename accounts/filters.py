@@ -4,12 +4,12 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.db.models.functions import Length
-from django_filters.constants import EMPTY_VALUES
 
 from accounts.models import Account, Batch
+from billing_project.filtering import FilterSet, StableOrderingFilter
 
 
-class AccountOrderingFilter(django_filters.OrderingFilter):
+class AccountOrderingFilter(StableOrderingFilter):
     """Sorts by a column, then by id so that pages never overlap or skip rows.
 
     The id follows the column's direction, so SQLite walks the column's index (which ends in the
@@ -17,26 +17,14 @@ class AccountOrderingFilter(django_filters.OrderingFilter):
     """
 
     def get_ordering_value(self, param):
+        if self.param_map[param.lstrip("-")] != "batch":
+            return super().get_ordering_value(param)
+        length = Length("batch")
         descending = param.startswith("-")
-        field = self.param_map[param.lstrip("-")]
-        sign = "-" if descending else ""
-        if field == "batch":
-            length = Length("batch")
-            keys = [length.desc() if descending else length.asc(), f"{sign}batch"]
-        else:
-            keys = [f"{sign}{field}"]
-        if field != "number":  # unique already
-            keys.append(f"{sign}id")
-        return keys
-
-    def filter(self, qs, value):
-        if value in EMPTY_VALUES:
-            return qs
-        ordering = [key for param in value for key in self.get_ordering_value(param)]
-        return qs.order_by(*ordering)
+        return [length.desc() if descending else length.asc(), param]
 
 
-class AccountFilter(django_filters.FilterSet):
+class AccountFilter(FilterSet):
     q = django_filters.CharFilter(
         label="Search",
         method="search",
@@ -71,8 +59,3 @@ class AccountFilter(django_filters.FilterSet):
     def filter_currency(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(currency=value.upper()) if value else queryset
-
-    @property
-    def is_narrowed(self) -> bool:
-        """Whether any filter (not the sort) was given: an empty page then means 'loosen them'."""
-        return any(str(self.data.get(name, "")).strip() for name in self.filters if name != "o")

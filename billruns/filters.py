@@ -1,14 +1,8 @@
 from django import forms
 from django.db.models import Q
-from django_filters import (
-    BooleanFilter,
-    CharFilter,
-    ChoiceFilter,
-    DateFilter,
-    FilterSet,
-    OrderingFilter,
-)
+from django_filters import BooleanFilter, CharFilter, ChoiceFilter, DateFilter
 
+from billing_project.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 from billruns.models import BillRun
 
 
@@ -17,7 +11,7 @@ def date_filter(field_name: str, lookup_expr: str, label: str) -> DateFilter:
         field_name=field_name,
         lookup_expr=lookup_expr,
         label=label,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DATE_INPUT,
     )
 
 
@@ -36,7 +30,7 @@ class BillRunFilter(FilterSet):
     created_before = date_filter("created_at", "date__lte", "Created until")
     target_after = date_filter("target_date", "gte", "Target date from")
     target_before = date_filter("target_date", "lte", "Target date until")
-    o = OrderingFilter(
+    o = StableOrderingFilter(
         fields=[
             "number",
             "name",
@@ -57,7 +51,7 @@ class BillRunFilter(FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(Q(number__iexact=value) | Q(name__icontains=value))
+        return queryset.filter(Q(number__icontains=value) | Q(name__icontains=value))
 
     def filter_failures(self, queryset, name, value):
         if value is None:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Account, Batch, Charge
+from billing_project.filtering import DATE_INPUT
 from billruns.models import ALL_CHARGE_TYPES, BillRunSchedule, TargetType
 
 BILL_CYCLE_DAY_CHOICES = [("", "All bill cycle days"), *[(day, day) for day in range(1, 32)]]
@@ -22,13 +23,6 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, day=28)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class BillRunTermsForm(forms.Form):
@@ -118,9 +112,9 @@ class BillRunTermsForm(forms.Form):
 
 
 class BillRunForm(BillRunTermsForm):
-    invoice_date = forms.DateField(widget=DateInput(), label="Invoice date")
+    invoice_date = forms.DateField(widget=DATE_INPUT, label="Invoice date")
     target_date = forms.DateField(
-        widget=DateInput(),
+        widget=DATE_INPUT,
         label="Target date",
         help_text="Charges are billed up to this date.",
         error_messages={"required": "A target date is required: charges are billed up to it."},
@@ -210,9 +204,9 @@ class ScheduleForm(BillRunTermsForm):
     run_time = forms.TimeField(
         widget=TimeInput(), label="Run time", help_text=f"In {settings.TIME_ZONE} time."
     )
-    starts_on = forms.DateField(widget=DateInput(), label="Starts on")
+    starts_on = forms.DateField(widget=DATE_INPUT, label="Starts on")
     ends_on = forms.DateField(
-        widget=DateInput(), required=False, label="Ends on", help_text="Empty: never ends."
+        widget=DATE_INPUT, required=False, label="Ends on", help_text="Empty: never ends."
     )
     invoice_date_offset_days = forms.IntegerField(
         min_value=-MAX_OFFSET_DAYS,

@@ -68,7 +68,7 @@ def list_view(request):
         {
             "filter": filterset,
             "page_obj": page,
-            "filtered": any(v for k, v in request.GET.items() if k not in {"page", "o"}),
+            "filtered": filterset.is_filtering,
         },
     )
 

@@ -5,23 +5,11 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import Account
+from billing_project.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 from invoicing.models import BillingDocument
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorts by the chosen column, then by id, so pages never repeat or skip a tied row."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        if value:
-            direction = "-" if value[-1].startswith("-") else ""
-            qs = qs.order_by(*qs.query.order_by, f"{direction}id")
-        return qs
-
-
-class DocumentFilter(django_filters.FilterSet):
+class DocumentFilter(FilterSet):
     kind = django_filters.ChoiceFilter(choices=BillingDocument.Kind.choices, empty_label="Any")
     status = django_filters.ChoiceFilter(choices=BillingDocument.Status.choices, empty_label="Any")
     currency = django_filters.CharFilter(
@@ -69,8 +57,3 @@ class DocumentFilter(django_filters.FilterSet):
             Q(number=value.upper()) | Q(name__icontains=value)
         ).values("id")
         return queryset.filter(account_id__in=accounts)
-
-    @property
-    def is_filtering(self) -> bool:
-        """True when any filter (not the sort or the page) has a value."""
-        return any(self.data.get(name) for name in self.filters if name != "o")

@@ -11,7 +11,7 @@ from django_q.models import Schedule
 from accounts.models import Account
 from billruns import schedule_dates, schedules
 from billruns.models import BillRun, BillRunSchedule
-from tests.factories import AccountFactory, ChargeFactory, UserFactory
+from tests.factories import ChargeFactory, UserFactory
 
 D = dt.date
 
@@ -27,7 +27,10 @@ def rule(**overrides):
     return {**base, **overrides}
 
 
-def dates(count=6, start=D(2026, 1, 1), **overrides):
+JAN1 = D(2026, 1, 1)
+
+
+def dates(count=6, start=JAN1, **overrides):
     return list(schedule_dates.run_dates(start=start, count=count, **rule(**overrides)))
 
 
