@@ -16,3 +16,8 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete_view, name="delete"),
     path("<int:pk>/retry/", views.retry_view, name="retry"),
 ]
+
+# Exports of the list (honouring its filters) and of one run's documents.
+from billruns.export_urls import urlpatterns as export_patterns  # noqa: E402
+
+urlpatterns += export_patterns
