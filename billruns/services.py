@@ -403,11 +403,13 @@ def _notify_finished(run_id: int) -> None:
 # -- post / unpost ---------------------------------------------------------------------------
 
 
-def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
+def post_bill_run(
+    *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
+) -> BillRun:
     """Completed → PostInProgress → Posted: every Draft document of the run becomes Posted.
 
-    Posting goes batch by batch; if it fails part way the run returns to Completed and posting
-    again posts the rest.
+    The claim is immediate; the posting itself runs here, or in a worker with background=True
+    (pages: a million documents take longer than a web request may).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -420,6 +422,25 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
             updated_by=acting_user,
         ):
             raise _refuse(run, "posted", "Completed")
+        if background:
+            actor_id = acting_user.pk if acting_user else None
+            transaction.on_commit(
+                lambda: async_task("billruns.tasks.finish_posting", run.pk, actor_id)
+            )
+    if background:
+        run.refresh_from_db()
+        return run
+    return finish_posting(run_id=run.pk, acting_user=acting_user, now=now)
+
+
+def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
+    """PostInProgress → Posted, batch by batch. Safe to run twice (a redelivered task, the
+    sweep): each batch posts only Draft documents and the last move is conditional. If posting
+    fails part way the run returns to Completed and posting again posts the rest."""
+    now = now or timezone.now()
+    run = BillRun.objects.get(pk=run_id)
+    if run.status != S.POST_IN_PROGRESS:
+        return run
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:
         while True:
@@ -435,6 +456,8 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
                     posted_by=acting_user,
                     updated_at=now,
                 )
+                # A heartbeat: the sweep resumes only postings that stopped moving.
+                BillRun.objects.filter(pk=run_id).update(updated_at=timezone.now())
     except Exception as error:
         with transaction.atomic():
             _move(
@@ -447,7 +470,7 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
             )
         raise BillRunError(f"Posting {run.number} stopped part way: {error}") from error
     with transaction.atomic():
-        _move(
+        moved = _move(
             run,
             source=S.POST_IN_PROGRESS,
             to=S.POSTED,
@@ -456,28 +479,29 @@ def post_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) 
             posted_at=now,
             posted_by=acting_user,
         )
-        if run.auto_email:
-            transaction.on_commit(lambda: _email_documents(run.pk))
+        if moved and run.auto_email:
+            transaction.on_commit(lambda: async_task("billruns.tasks.email_run_documents", run.pk))
     run.refresh_from_db()
     return run
-
-
-def _email_documents(run_id: int) -> None:
-    from billruns import emails
-
-    try:
-        emails.send_run_documents(BillRun.objects.get(pk=run_id))
-    except Exception:
-        logger.exception("Could not email the documents of bill run %s", run_id)
 
 
 def post_document(*, document: BillingDocument, acting_user, now=None) -> BillingDocument:
     now = now or timezone.now()
     with transaction.atomic():
         if document.bill_run_id:
-            # A cancel holds the run's row for its whole transaction: wait for it, so a
-            # document is never posted while its run is being canceled.
-            list(BillRun.objects.select_for_update().filter(pk=document.bill_run_id).values("pk"))
+            # Locked: a cancel claims the run under this lock, so a document is never posted
+            # while its run is being canceled.
+            run = (
+                BillRun.objects.select_for_update()
+                .only("number", "status")
+                .get(pk=document.bill_run_id)
+            )
+            if run.status != S.COMPLETED:
+                raise IllegalTransition(
+                    f"{document} belongs to {run.number}, which is "
+                    f"{run.get_status_display()}: documents are posted one by one only from "
+                    "a Completed run."
+                )
         updated = BillingDocument.objects.filter(
             pk=document.pk, status=BillingDocument.Status.DRAFT
         ).update(
@@ -528,11 +552,14 @@ def unpost_document(*, document: BillingDocument, acting_user, now=None) -> Bill
 # -- cancel / terminate / delete / retry -----------------------------------------------------
 
 
-def cancel_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None) -> BillRun:
+def cancel_bill_run(
+    *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
+) -> BillRun:
     """Pending, Completed or Error → CancelInProgress → Canceled.
 
-    Documents are canceled, their lines freed for rebilling, the charges' charged_through rolled
-    back to before the run's first line and its usage returned to Pending, in one transaction.
+    The claim is immediate; the roll back (documents canceled, their lines freed for rebilling,
+    the charges' charged_through rolled back to before the run's first line and its usage
+    returned to Pending, in one transaction) runs here, or in a worker with background=True.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -552,6 +579,24 @@ def cancel_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None
             now=now,
             updated_by=acting_user,
         )
+        if background:
+            actor_id = acting_user.pk if acting_user else None
+            transaction.on_commit(
+                lambda: async_task("billruns.tasks.finish_cancel", run.pk, actor_id)
+            )
+    if background:
+        run.refresh_from_db()
+        return run
+    return finish_cancel(run_id=run.pk, acting_user=acting_user, now=now)
+
+
+def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
+    """CancelInProgress → Canceled, in one transaction under the run's lock; safe to run twice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        run = BillRun.objects.select_for_update().get(pk=run_id)
+        if run.status != S.CANCEL_IN_PROGRESS:
+            return run
         _roll_back_run(run)
         _move(
             run,
@@ -686,10 +731,15 @@ def delete_bill_run(*, run: BillRun, acting_user, now: dt.datetime | None = None
 
 def retry_failed_accounts(*, run: BillRun, acting_user) -> BillRun:
     """A new ad hoc run, for the failed accounts of `run` only, with its dates and options."""
-    if not run.failures.exists():
-        raise BillRunError(f"{run.number} has no failed accounts to retry.")
     if run.status not in {S.COMPLETED, S.ERROR, S.POSTED}:
         raise _refuse(run, "retried", "Completed, Error or Posted")
+    if not run.failures.exists():
+        raise BillRunError(f"{run.number} has no failed accounts to retry.")
+    running = run.retries.filter(status__in=[S.PENDING, S.PROCESSING]).first()
+    if running is not None:
+        raise BillRunError(
+            f"{running.number} is already retrying the failed accounts of {run.number}."
+        )
     return create_bill_run(
         acting_user=acting_user,
         invoice_date=run.invoice_date,
@@ -701,4 +751,6 @@ def retry_failed_accounts(*, run: BillRun, acting_user) -> BillRun:
         no_email_for_zero_amount=run.no_email_for_zero_amount,
         name=f"Retry of {run.number}",
         retry_of=run,
+        # A double click retries once; a retry after the last one finished is a new run.
+        idempotency_key=f"retry-{run.pk}-{run.retries.count()}",
     )

@@ -20,6 +20,29 @@ def bill_chunk(chunk_id: int) -> str:
     return f"chunk {chunk_id}: {result.accounts} accounts, {result.failures} failures"
 
 
+def _user(user_id):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first() if user_id else None
+
+
+def finish_posting(run_id: int, actor_id: int | None = None) -> str:
+    run = services.finish_posting(run_id=run_id, acting_user=_user(actor_id))
+    return f"bill run {run.number}: {run.status}"
+
+
+def finish_cancel(run_id: int, actor_id: int | None = None) -> str:
+    run = services.finish_cancel(run_id=run_id, acting_user=_user(actor_id))
+    return f"bill run {run.number}: {run.status}"
+
+
+def email_run_documents(run_id: int) -> str:
+    from billruns import emails
+
+    sent = emails.send_run_documents(BillRun.objects.get(pk=run_id))
+    return f"bill run {run_id}: {sent} documents emailed"
+
+
 def requeue_stale_chunks() -> str:
     """Pick up work that a dead worker or a lost task left behind. Every 5 minutes.
 
@@ -48,12 +71,26 @@ def requeue_stale_chunks() -> str:
     )
     for chunk_id in chunks:
         async_task("billruns.tasks.bill_chunk", chunk_id)
+    # A posting or a cancel whose worker died: resume it (both are safe to run twice).
+    resumed = 0
+    for task, status in (
+        ("billruns.tasks.finish_posting", BillRun.Status.POST_IN_PROGRESS),
+        ("billruns.tasks.finish_cancel", BillRun.Status.CANCEL_IN_PROGRESS),
+    ):
+        for run_id in BillRun.objects.filter(status=status, updated_at__lt=stale).values_list(
+            "id", flat=True
+        )[:100]:
+            async_task(task, run_id)
+            resumed += 1
     finished = 0
     for run_id in processing.filter(chunks_done__gte=F("chunks_total")).values_list(
         "id", flat=True
     ):
         finished += services.finalize_bill_run(run_id=run_id)
-    return f"{len(runs)} runs and {len(chunks)} chunks queued again, {finished} runs finalised"
+    return (
+        f"{len(runs)} runs and {len(chunks)} chunks queued again, {resumed} postings or "
+        f"cancels resumed, {finished} runs finalised"
+    )
 
 
 def execute_schedule(schedule_id: int) -> str:

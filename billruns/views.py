@@ -9,7 +9,9 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from billing_project.paging import paginate
@@ -48,6 +50,8 @@ LIST_FIELDS = [
     "retry_of_id",
     "retry_of__number",
 ]
+# Both document tabs share one template.
+TAB_TEMPLATES = {"invoices": "documents", "credit-memos": "documents"}
 TABS = {
     "invoices": "Invoices",
     "credit-memos": "Credit Memos",
@@ -73,10 +77,16 @@ def list_view(request):
     )
 
 
+@never_cache  # Back must not bring the form back with a key already used
 @permission_required("billruns.add_billrun", raise_exception=True)
 def create_view(request):
     if request.method == "POST":
         form = BillRunForm(request.POST)
+        key = request.POST.get("idempotency_key")
+        earlier = BillRun.objects.filter(idempotency_key=key).first() if key else None
+        if earlier is not None:
+            messages.info(request, f"{earlier.number} was already created from this form.")
+            return redirect(earlier)
         if form.is_valid():
             try:
                 run = services.create_bill_run(acting_user=request.user, **form.terms())
@@ -250,6 +260,7 @@ def detail_view(request, pk):
     if context["live"]:
         context["progress"] = _progress(run, timezone.now())
     context["tab_page"] = paginate(request, _tab_rows(run, tab))
+    context["tab_template"] = f"billruns/includes/tab_{TAB_TEMPLATES.get(tab, tab)}.html"
     return render(request, "billruns/billrun_detail.html", context)
 
 
@@ -290,7 +301,7 @@ def _tab_rows(run: BillRun, tab: str):
             )
             .order_by("account_id", "id")
         )
-    return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("at", "id")
+    return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("-at", "-id")
 
 
 @require_GET
@@ -298,10 +309,13 @@ def _tab_rows(run: BillRun, tab: str):
 def progress_view(request, pk):
     """The progress fragment the detail page polls; once the run settles, reload the page so
     its counts and tabs show the result."""
-    run = get_object_or_404(BillRun, pk=pk)
-    if run.status not in LIVE_STATUSES:
+    run = BillRun.objects.filter(pk=pk).first()
+    if run is None or run.status not in LIVE_STATUSES:
         response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
+        if run is None:  # deleted meanwhile
+            response["HX-Redirect"] = reverse("billruns:list")
+        else:
+            response["HX-Refresh"] = "true"
         return response
     return render(
         request,
@@ -337,13 +351,13 @@ def _transition_view(
 
 post_view = _transition_view(
     "billruns.post_billrun",
-    lambda run, user: services.post_bill_run(run=run, acting_user=user),
-    "{number} posted: its documents are final.",
+    lambda run, user: services.post_bill_run(run=run, acting_user=user, background=True),
+    "{number} is being posted: its documents become final.",
 )
 cancel_view = _transition_view(
     "billruns.cancel_billrun",
-    lambda run, user: services.cancel_bill_run(run=run, acting_user=user),
-    "{number} canceled: its documents are voided and its charges can be billed again.",
+    lambda run, user: services.cancel_bill_run(run=run, acting_user=user, background=True),
+    "{number} is being canceled: its documents are voided and its charges can be billed again.",
 )
 terminate_view = _transition_view(
     "billruns.terminate_billrun",

@@ -44,6 +44,10 @@ def detail_view(request, pk):
             "account": document.account,
             "page_obj": paginate(request, lines, per_page=LINES_PER_PAGE),
             "is_credit_memo": document.kind == BillingDocument.Kind.CREDIT_MEMO,
+            # A run's drafts are posted one by one only once the run is Completed (the service
+            # refuses otherwise; the button is not offered).
+            "can_post": document.status == BillingDocument.Status.DRAFT
+            and (document.bill_run is None or document.bill_run.status == "Completed"),
         },
     )
 

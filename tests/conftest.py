@@ -32,6 +32,11 @@ def role(name: str):
 
     group, created = Group.objects.get_or_create(name=name)
     if created:
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():  # in case a flush raced their re-creation
+            create_permissions(app_config, verbosity=0)
         roles = importlib.import_module("billruns.migrations.0002_roles")
         perms = Permission.objects.filter(content_type__app_label__in=roles.APPS)
         chosen = list(perms.filter(codename__startswith="view_"))

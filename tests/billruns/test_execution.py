@@ -213,9 +213,15 @@ def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
         run = services.create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
     BillRunChunk.objects.filter(bill_run=run).update(status="Running", started_at=timezone.now())
-    assert requeue_stale_chunks() == "0 runs and 0 chunks queued again, 0 runs finalised"
+    assert (
+        requeue_stale_chunks()
+        == "0 runs and 0 chunks queued again, 0 postings or cancels resumed, 0 runs finalised"
+    )
     time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
-    assert requeue_stale_chunks() == "0 runs and 1 chunks queued again, 0 runs finalised"
+    assert (
+        requeue_stale_chunks()
+        == "0 runs and 1 chunks queued again, 0 postings or cancels resumed, 0 runs finalised"
+    )
     run.refresh_from_db()
     assert (run.status, run.number_of_invoices) == ("Completed", 1)
 

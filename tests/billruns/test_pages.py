@@ -76,7 +76,7 @@ def test_the_list_shows_each_run_with_an_alert_icon_for_failures(logged_in):
     assert "Clean" in html and "Bumpy" in html
     assert html.count('class="bi bi-exclamation-triangle-fill') == 1
     assert 'title="3 failed accounts"' in html
-    assert "Batch" not in html or "All batches" in html
+    assert html.count("All batches · all bill cycle days") == 2
 
 
 @pytest.mark.parametrize(
@@ -328,10 +328,10 @@ def test_the_tabs_list_invoices_failures_and_history(logged_in, completed_run):
     assert "Retry failed accounts" in failed.content.decode()
     history = logged_in.get(url, {"tab": "history"})
     assert [e.to_status for e in history.context["tab_page"]] == [
-        "Pending",
-        "Processing",
         "Completed",
-    ]
+        "Processing",
+        "Pending",
+    ]  # newest first
     assert "olivia" in history.content.decode()
 
 
@@ -433,12 +433,40 @@ def act(client, run, action):
     return client.post(reverse(f"billruns:{action}", args=[run.pk]), follow=True)
 
 
-def test_posting_makes_the_run_posted_and_says_so(logged_in, completed_run, operator):
-    response = act(logged_in, completed_run, "post")
+def test_posting_claims_the_run_then_a_worker_posts_it(
+    logged_in, completed_run, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = act(logged_in, completed_run, "post")
+    completed_run.refresh_from_db()
+    assert completed_run.status == "PostInProgress"  # the request only claims it
+    assert messages_of(response) == [
+        f"{completed_run.number} is being posted: its documents become final."
+    ]
+    assert 'id="run-progress"' in response.content.decode()
+    for callback in queued:
+        callback()
     completed_run.refresh_from_db()
     assert (completed_run.status, completed_run.posted_by) == ("Posted", operator)
-    assert messages_of(response) == [f"{completed_run.number} posted: its documents are final."]
-    assert "100%" in response.content.decode()
+    assert "100%" in logged_in.get(completed_run.get_absolute_url()).content.decode()
+
+
+def test_a_posting_whose_worker_died_is_resumed_by_the_sweep(completed_run, operator, time_machine):
+    from billruns.tasks import requeue_stale_chunks
+
+    time_machine.move_to(timezone.now(), tick=False)
+    services.post_bill_run(run=completed_run, acting_user=operator, background=True)
+    time_machine.shift(dt.timedelta(minutes=16))
+    assert "1 postings or cancels resumed" in requeue_stale_chunks()
+    completed_run.refresh_from_db()
+    assert completed_run.status == "Posted"
+
+
+def test_a_document_of_a_run_not_completed_cannot_be_posted_alone(operator):
+    run = BillRunFactory(status="Processing")
+    document = BillingDocumentFactory(bill_run=run)
+    with pytest.raises(services.IllegalTransition, match="only from a Completed run"):
+        services.post_document(document=document, acting_user=operator)
 
 
 @pytest.mark.parametrize(
@@ -453,6 +481,22 @@ def test_posting_makes_the_run_posted_and_says_so(logged_in, completed_run, oper
         ("terminate", "Completed", "is Completed: only Processing runs can be terminated."),
         ("delete", "Completed", "is Completed: only Canceled or Error runs can be deleted."),
         ("retry", "Completed", "has no failed accounts to retry."),
+        ("post", "Posted", "is Posted: only Completed runs can be posted."),
+        ("post", "Error", "is Error: only Completed runs can be posted."),
+        ("post", "Canceled", "is Canceled: only Completed runs can be posted."),
+        ("cancel", "Posted", "is Posted: only Pending, Completed or Error runs can be canceled."),
+        (
+            "cancel",
+            "Canceled",
+            "is Canceled: only Pending, Completed or Error runs can be canceled.",
+        ),
+        (
+            "cancel",
+            "PostInProgress",
+            "is Post in progress: only Pending, Completed or Error runs can be canceled.",
+        ),
+        ("terminate", "Pending", "is Pending: only Processing runs can be terminated."),
+        ("delete", "Posted", "is Posted: only Canceled or Error runs can be deleted."),
     ],
 )
 def test_a_refused_transition_shows_the_reason(logged_in, action, status, message):
@@ -464,6 +508,55 @@ def test_a_refused_transition_shows_the_reason(logged_in, action, status, messag
     assert run.status == status
 
 
+def test_an_error_run_with_draft_documents_cannot_be_deleted(logged_in):
+    run = BillRunFactory(status="Error")
+    BillingDocumentFactory(bill_run=run)
+    response = act(logged_in, run, "delete")
+    assert messages_of(response) == [
+        f"{run.number} still has documents that are not canceled: cancel it first."
+    ]
+    assert BillRun.objects.filter(pk=run.pk).exists()
+
+
+def test_retrying_needs_a_finished_run(logged_in):
+    run = BillRunFactory(status="Processing", number_of_failures=2)
+    response = act(logged_in, run, "retry")
+    assert messages_of(response) == [
+        f"{run.number} is Processing: only Completed, Error or Posted runs can be retried."
+    ]
+
+
+def test_a_double_click_on_retry_makes_one_run(
+    logged_in, completed_run, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        act(logged_in, completed_run, "retry")
+        response = act(logged_in, completed_run, "retry")
+    retry = BillRun.objects.get(retry_of=completed_run)
+    assert messages_of(response) == [
+        f"{retry.number} is already retrying the failed accounts of {completed_run.number}."
+    ]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_form_sent_again_after_back_says_the_run_exists(
+    logged_in, django_capture_on_commit_callbacks
+):
+    ChargeFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.post(NEW, form_data())
+    response = logged_in.post(NEW, form_data(target_date="2026-01-15"), follow=True)
+    run = BillRun.objects.get()
+    assert messages_of(response)[-1] == f"{run.number} was already created from this form."
+    assert run.target_date == FEB1
+    assert "no-store" in logged_in.get(NEW)["Cache-Control"]
+
+
+def test_the_progress_of_a_deleted_run_sends_the_page_to_the_list(logged_in):
+    response = logged_in.get(reverse("billruns:progress", args=[999]))
+    assert (response.status_code, response["HX-Redirect"]) == (204, LIST)
+
+
 def test_a_run_with_a_posted_document_cannot_be_canceled(logged_in, completed_run, operator):
     document = BillingDocument.objects.filter(bill_run=completed_run).first()
     services.post_document(document=document, acting_user=operator)
@@ -473,10 +566,15 @@ def test_a_run_with_a_posted_document_cannot_be_canceled(logged_in, completed_ru
     ]
 
 
-def test_canceling_then_deleting_removes_the_run_and_keeps_its_history(logged_in, completed_run):
+def test_canceling_then_deleting_removes_the_run_and_keeps_its_history(
+    logged_in, completed_run, django_capture_on_commit_callbacks
+):
     number = completed_run.number
-    response = act(logged_in, completed_run, "cancel")
-    assert messages_of(response)[0].startswith(f"{number} canceled")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(logged_in, completed_run, "cancel")
+    assert messages_of(response)[0].startswith(f"{number} is being canceled")
+    completed_run.refresh_from_db()
+    assert completed_run.status == "Canceled"
     response = act(logged_in, completed_run, "delete")
     assert response.redirect_chain[-1][0] == LIST
     assert messages_of(response) == [f"{number} deleted; its History is kept in the audit trail."]

@@ -87,7 +87,7 @@ def test_an_operator_bills_two_batches_retries_the_failure_and_posts(
     page.locator("#run-actions").get_by_role("button", name="Post").click()
     expect(page.locator("#confirm-post")).to_be_visible()
     page.get_by_role("button", name="Post the run").click()
-    expect(page.locator(".alert-success")).to_contain_text(f"{run.number} posted")
+    expect(page.locator(".alert-success")).to_contain_text(f"{run.number} is being posted")
     expect(page.locator("#run-status")).to_contain_text("Posted")
     expect(page.locator('[data-stat="posted"]')).to_have_text("100%")
     page.locator("#run-tabs").get_by_role("link", name="History").click()
@@ -102,6 +102,25 @@ def test_an_operator_bills_two_batches_retries_the_failure_and_posts(
     first_row.locator(".failure-alert").hover()
     expect(page.get_by_role("tooltip")).to_have_text("1 failed account")
     screenshot("bill-run-list")
+
+
+def test_the_account_field_suggests_matching_accounts(
+    live_server, page: Page, operator, log_in, billable_data
+):
+    from accounts.models import Account
+
+    globex = Account.objects.get(name="Globex")
+    log_in("operator", "operator-pass")
+    page.goto(f"{live_server.url}/bill-runs/new/")
+    page.get_by_label("One account").check()
+    expect(page.get_by_label("Batch1", exact=True)).to_be_hidden()
+    page.get_by_label("Account", exact=True).press_sequentially("glob")
+    options = page.locator("#account-options option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("value", globex.number)
+    page.get_by_label("Account", exact=True).fill(globex.number)
+    page.get_by_label("Account", exact=True).press("End")
+    expect(page.locator("#scope-count")).to_contain_text(f"Bills {globex.number} · Globex")
 
 
 def test_the_progress_bar_follows_a_processing_run_without_a_reload(
