@@ -1,11 +1,13 @@
 """A schedule created in the browser, with its preview of run dates; exports downloaded from
 the bill run list."""
 
+import csv
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from billruns.models import BillRunSchedule
+from tests.factories import BillRunFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,3 +50,26 @@ def test_an_operator_creates_a_monthly_schedule_from_its_preview(
     expect(page.locator("#schedule-status")).to_contain_text("Paused")
     page.get_by_role("button", name="Resume").click()
     expect(page.locator("#schedule-status")).to_contain_text("Active")
+
+
+def test_the_list_export_downloads_the_filtered_runs(
+    live_server, page: Page, operator, log_in, tmp_path
+):
+
+    kept = BillRunFactory(name="Broken", status="Error", error_message="No chunk could be written")
+    BillRunFactory(name="Fine", status="Completed")
+    log_in("operator", "operator-pass")
+    page.goto(f"{live_server.url}/bill-runs/?status=Error")
+    expect(page.locator("#bill-runs tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Export").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("bill-runs-")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["Billing Run Number"], row["Status"], row["Error Message"]) for row in rows] == [
+        (kept.number, "Error", "No chunk could be written")
+    ]
