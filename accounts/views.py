@@ -51,7 +51,9 @@ def detail_view(request, pk):
 @require_GET
 @permission_required("accounts.view_account", raise_exception=True)
 def autocomplete_view(request):
-    accounts = selectors.account_options(query=request.GET.get("q", ""))
+    # `account` is what the form's own field sends; `q` for any other caller.
+    query = request.GET.get("q") or request.GET.get("account", "")
+    accounts = selectors.account_options(query=query)
     return render(request, "accounts/includes/account_options.html", {"accounts": accounts})
 
 
