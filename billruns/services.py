@@ -423,14 +423,17 @@ def post_bill_run(
         ):
             raise _refuse(run, "posted", "Completed")
         if background:
-            actor_id = acting_user.pk if acting_user else None
-            transaction.on_commit(
-                lambda: async_task("billruns.tasks.finish_posting", run.pk, actor_id)
-            )
+            _finish_in_worker("billruns.tasks.finish_posting", run, acting_user)
     if background:
         run.refresh_from_db()
         return run
     return finish_posting(run_id=run.pk, acting_user=acting_user, now=now)
+
+
+def _finish_in_worker(task: str, run: BillRun, acting_user) -> None:
+    """Queue the rest of a claimed transition once the claim commits."""
+    actor_id = acting_user.pk if acting_user else None
+    transaction.on_commit(lambda: async_task(task, run.pk, actor_id))
 
 
 def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
@@ -580,10 +583,7 @@ def cancel_bill_run(
             updated_by=acting_user,
         )
         if background:
-            actor_id = acting_user.pk if acting_user else None
-            transaction.on_commit(
-                lambda: async_task("billruns.tasks.finish_cancel", run.pk, actor_id)
-            )
+            _finish_in_worker("billruns.tasks.finish_cancel", run, acting_user)
     if background:
         run.refresh_from_db()
         return run

@@ -62,3 +62,12 @@ def sort_link(context, field: str, label: str, param: str = "o") -> str:
         label,
         icon,
     )
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, param: str, number: int, anchor: str = "") -> str:
+    """This page with `param` (the page parameter of one paginated section) set to `number`,
+    every other parameter kept (filters, sort, the other sections' pages)."""
+    query = context["request"].GET.copy()
+    query[param or "page"] = number
+    return f"?{query.urlencode()}{f'#{anchor}' if anchor else ''}"
