@@ -25,9 +25,10 @@ from itertools import accumulate
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts.models import BATCHES, Account, Charge, Subscription, UsageRecord
+from accounts.services import accounts_bulk_create
 
 DEFAULT_PART_SIZE = 2_000
 DEMO_PASSWORD = "billcycle-demo"
@@ -529,18 +530,14 @@ class SeedProgress:
 
 
 def _write(part: _Part, *, using: str) -> None:
-    # Numbers are reserved in the transaction that writes the rows: a failed part gives its
-    # numbers back. bulk_create returns primary keys (SQLite >= 3.35, PostgreSQL), which the
-    # next model's foreign keys pick up from the related objects.
-    with transaction.atomic(using=using):
-        for model, rows in (
-            (Account, part.accounts),
-            (Subscription, part.subscriptions),
-            (Charge, part.charges),
-        ):
-            model.assign_numbers(rows, using=using)
-            model.objects.using(using).bulk_create(rows)
-        UsageRecord.objects.using(using).bulk_create(part.usage)
+    # One transaction per part: a failed part gives its numbers back.
+    accounts_bulk_create(
+        accounts=part.accounts,
+        subscriptions=part.subscriptions,
+        charges=part.charges,
+        usage=part.usage,
+        using=using,
+    )
     # With DEBUG on, Django keeps the SQL of the last 9,000 statements; a part's inserts are
     # megabytes of SQL, so the log alone would grow to gigabytes over a large seed.
     connections[using].queries_log.clear()

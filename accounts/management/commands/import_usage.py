@@ -1,0 +1,18 @@
+from accounts import imports
+from accounts.management.commands._import import ImportCommand, Progress
+
+
+class Command(ImportCommand):
+    help = (
+        "Import usage records (account_number, charge_number, quantity, usage_date) as Pending. "
+        "One bad row imports nothing, unless --write-valid."
+    )
+
+    def run(self, stream, *, file_name, write_valid):
+        progress = Progress(self.stdout)
+        try:
+            return imports.import_usage(
+                stream, file_name=file_name, write_valid=write_valid, on_progress=progress
+            )
+        finally:
+            progress.end()
