@@ -61,27 +61,23 @@ def pdf_view(request, pk):
     return response
 
 
-@require_POST
-@permission_required("invoicing.post_billingdocument", raise_exception=True)
-def post_view(request, pk):
-    document = get_object_or_404(BillingDocument, pk=pk)
-    try:
-        post_document(document=document, acting_user=request.user)
-    except IllegalTransition as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{document} posted.")
-    return redirect(document)
+def _document_action(act, done: str):
+    """A POST-only view that calls one document service and reports its result as a message."""
+
+    @require_POST
+    @permission_required("invoicing.post_billingdocument", raise_exception=True)
+    def view(request, pk):
+        document = get_object_or_404(BillingDocument, pk=pk)
+        try:
+            act(document=document, acting_user=request.user)
+        except IllegalTransition as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, done.format(document=document))
+        return redirect(document)
+
+    return view
 
 
-@require_POST
-@permission_required("invoicing.post_billingdocument", raise_exception=True)
-def unpost_view(request, pk):
-    document = get_object_or_404(BillingDocument, pk=pk)
-    try:
-        unpost_document(document=document, acting_user=request.user)
-    except IllegalTransition as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{document} set back to Draft.")
-    return redirect(document)
+post_view = _document_action(post_document, "{document} posted.")
+unpost_view = _document_action(unpost_document, "{document} set back to Draft.")
