@@ -7,8 +7,7 @@ raw ids (a select would load every row), and only indexed columns sort.
 from django.contrib import admin
 
 from accounts.models import Account, Charge, Subscription, UsageRecord
-
-BIG_TABLE_PAGE = 50
+from core.admin import BIG_TABLE_PAGE, NumberedAdmin
 
 
 class CurrencyFilter(admin.SimpleListFilter):
@@ -29,20 +28,6 @@ class CurrencyFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(currency=self.value())
         return queryset
-
-
-class NumberedAdmin(admin.ModelAdmin):
-    """For NumberedModel: the number is optional on add (the sequence fills it) and fixed after."""
-
-    show_full_result_count = False
-    list_per_page = BIG_TABLE_PAGE
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and "number" not in fields:
-            # Documents, exports and other systems refer to the number once it exists.
-            fields = ("number", *fields)
-        return fields
 
 
 class SubscriptionInline(admin.TabularInline):

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 
 from accounts.models import Account, Batch
-from billing_project.filtering import FilterSet, StableOrderingFilter
+from core.filtering import FilterSet, StableOrderingFilter
 
 
 class AccountOrderingFilter(StableOrderingFilter):

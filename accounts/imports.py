@@ -34,7 +34,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -49,8 +49,9 @@ from django.utils import timezone
 
 from accounts.models import BATCHES, PRICE, Account, Charge, Subscription, UsageRecord
 from accounts.services import accounts_bulk_create
-from invoicing.models import NumberSequence
-from invoicing.numbering import NUMBER_WIDTH
+from core.iterables import batched
+from core.models import NumberSequence
+from core.numbering import NUMBER_WIDTH
 
 USAGE = "usage"
 ACCOUNTS = "accounts"
@@ -378,7 +379,7 @@ class _UsageReferences:
 
     def load(self, account_numbers: set[str], charge_numbers: set[str]) -> None:
         new_accounts = [n for n in account_numbers if n not in self.accounts]
-        for chunk in _chunks(new_accounts, LOOKUP_CHUNK):
+        for chunk in batched(new_accounts, LOOKUP_CHUNK):
             self.accounts.update(dict.fromkeys(chunk))
             self.accounts.update(
                 Account.objects.using(self.using)
@@ -386,7 +387,7 @@ class _UsageReferences:
                 .values_list("number", "id")
             )
         new_charges = [n for n in charge_numbers if n not in self.charges]
-        for chunk in _chunks(new_charges, LOOKUP_CHUNK):
+        for chunk in batched(new_charges, LOOKUP_CHUNK):
             self.charges.update(dict.fromkeys(chunk))
             rows = (
                 Charge.objects.using(self.using)
@@ -613,11 +614,6 @@ def _check_usage_batch(
     return valid
 
 
-def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 # --- Accounts -------------------------------------------------------------------------------
 # Columns that must read the same on every row of one account, or of one subscription.
 ACCOUNT_COLUMNS_SHARED = (
@@ -763,8 +759,7 @@ def import_accounts(
     if valid_plans and (write_valid or not result.error_count):
         try:
             with transaction.atomic(using=using):
-                for start in range(0, len(valid_plans), ACCOUNTS_PER_WRITE):
-                    batch = valid_plans[start : start + ACCOUNTS_PER_WRITE]
+                for batch in batched(valid_plans, ACCOUNTS_PER_WRITE):
                     _write_accounts(batch, result, using)
         except IntegrityError as error:
             # Someone created one of the given numbers between the check and the write.
@@ -948,7 +943,7 @@ def _check_numbers(plans, row_errors, *, using: str) -> None:
     """Given account numbers must be new, and must not be ones the sequence will hand out."""
     numbered = {plan.number: plan for plan in plans.values() if plan.number}
     existing: set[str] = set()
-    for chunk in _chunks(list(numbered), LOOKUP_CHUNK):
+    for chunk in batched(list(numbered), LOOKUP_CHUNK):
         existing.update(
             Account.objects.using(using).filter(number__in=chunk).values_list("number", flat=True)
         )

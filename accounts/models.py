@@ -10,9 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from invoicing.numbering import NumberedModel
-from invoicing.rating.money import is_known_currency
-from invoicing.rating.tiers import InvalidTiers, parse_tiers
+from core.money import is_known_currency
+from core.numbering import NumberedModel
+from core.tiers import InvalidTiers, parse_tiers
 
 BATCH_COUNT = 50
 BATCHES = [f"Batch{n}" for n in range(1, BATCH_COUNT + 1)]

@@ -8,8 +8,6 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Account, Charge, Subscription, UsageRecord
-from billruns.models import BillRunFailure
-from invoicing.models import BillingDocument
 
 LIST_COLUMNS = (
     "number",
@@ -42,9 +40,9 @@ class AccountDetail:
     subscriptions: Page  # each with .charge_count and .shown_charges
     charge_count: int
     pending_usage: Page
-    documents: list[BillingDocument]  # the most recent RECENT_DOCUMENTS
+    documents: list  # invoicing.BillingDocument: the most recent RECENT_DOCUMENTS
     more_documents: bool
-    failures: list[BillRunFailure]  # the most recent RECENT_FAILURES
+    failures: list  # billruns.BillRunFailure: the most recent RECENT_FAILURES
     more_failures: bool
 
 
@@ -75,14 +73,16 @@ def account_detail(
         USAGE_PER_PAGE,
     ).get_page(usage_page)
     documents = list(
-        BillingDocument.objects.filter(account=account)
-        .only("kind", "number", "document_date", "amount", "currency", "status")
+        # Documents and failures belong to the apps above this one: they are reached through
+        # the reverse relations their foreign keys define, never imported (DESIGN §2).
+        account.documents.all()
+        .only("account", "kind", "number", "document_date", "amount", "currency", "status")
         .order_by("-document_date", "-id")[: RECENT_DOCUMENTS + 1]
     )
     failures = list(
-        BillRunFailure.objects.filter(account=account)
+        account.bill_run_failures.all()
         .select_related("bill_run")
-        .only("error_code", "message", "created_at", "bill_run__number")
+        .only("account", "error_code", "message", "created_at", "bill_run__number")
         .order_by("-id")[: RECENT_FAILURES + 1]
     )
     return AccountDetail(

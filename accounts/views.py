@@ -15,7 +15,7 @@ from accounts import imports, selectors
 from accounts.filters import AccountFilter
 from accounts.forms import KIND_LABELS, ImportForm
 from accounts.models import Account
-from billing_project.paging import paginate
+from core.paging import paginate
 
 # An accounts file creates subscriptions and charges too, so it needs the right to add all three.
 IMPORT_PERMISSIONS = {

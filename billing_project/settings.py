@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
+    "core",
     "accounts",
     "invoicing",
     "billruns",
@@ -179,6 +180,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Printed at the top of every invoice and credit memo PDF.
 BILLCYCLE_ISSUER_NAME = os.environ.get("BILLCYCLE_ISSUER_NAME", "Billcycle")
+# How amounts are written on pages, PDFs and emails (babel locale: en_US gives $1,234.50).
+MONEY_LOCALE = os.environ.get("BILLCYCLE_MONEY_LOCALE", "en_US")
 
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
-from invoicing.admin import (
+from core.admin import (
     EditableFieldsOnlyAdmin,
     ViewOnlyAdmin,
     ViewOnlyTabularInline,

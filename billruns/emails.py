@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billruns.models import BillRun
+from core.iterables import batched
 from invoicing.models import BillingDocument
 from invoicing.pdf import render_document_pdf
 from invoicing.selectors import document_lines
@@ -78,16 +79,10 @@ def send_run_documents(run: BillRun) -> int:
     )
     if run.no_email_for_zero_amount:
         documents = documents.exclude(kind=BillingDocument.Kind.INVOICE, amount=0)
-    sent = 0
-    batch: list[BillingDocument] = []
-    for document in documents.iterator(chunk_size=EMAIL_BATCH):
-        batch.append(document)
-        if len(batch) == EMAIL_BATCH:
-            sent += _send_documents(batch)
-            batch = []
-    if batch:
-        sent += _send_documents(batch)
-    return sent
+    return sum(
+        _send_documents(batch)
+        for batch in batched(documents.iterator(chunk_size=EMAIL_BATCH), EMAIL_BATCH)
+    )
 
 
 def _send_documents(documents: list[BillingDocument]) -> int:

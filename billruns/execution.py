@@ -21,12 +21,12 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import Charge, UsageRecord
-from billruns.bulk import BulkWriter
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
 from billruns.services import finalize_bill_run
+from core.bulk import BulkWriter
+from core.numbering import next_numbers
 from invoicing.models import BillingDocument, DocumentLine
-from invoicing.numbering import next_numbers
 from invoicing.rating.engine import (
     AccountInput,
     AccountRating,

@@ -48,8 +48,8 @@ from openpyxl.utils import get_column_letter
 
 from billruns.filters import BillRunFilter
 from billruns.models import BillRun
+from core.money import round_amount
 from invoicing.models import BillingDocument
-from invoicing.rating.money import round_amount
 
 CHUNK_SIZE = 2000
 MILLISECOND = Decimal("0.001")

@@ -2,8 +2,8 @@ from django import forms
 from django.db.models import Q
 from django_filters import BooleanFilter, CharFilter, ChoiceFilter, DateFilter
 
-from billing_project.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 from billruns.models import BillRun
+from core.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 
 
 def date_filter(field_name: str, lookup_expr: str, label: str) -> DateFilter:

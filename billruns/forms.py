@@ -12,8 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Account, Batch, Charge
-from billing_project.filtering import DATE_INPUT
 from billruns.models import ALL_CHARGE_TYPES, BillRunSchedule, TargetType
+from core.filtering import DATE_INPUT
 
 BILL_CYCLE_DAY_CHOICES = [("", "All bill cycle days"), *[(day, day) for day in range(1, 32)]]
 

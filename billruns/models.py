@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import BATCHES, BILL_CYCLE_DAY_VALIDATORS, Charge
+from core.numbering import NumberedModel
 from invoicing.models import AMOUNT
-from invoicing.numbering import NumberedModel
 
 ALL_CHARGE_TYPES = [choice.value for choice in Charge.ChargeType]
 

@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billing_project.paging import paginate
 from billruns import schedule_dates, schedules
 from billruns.forms import ScheduleForm
 from billruns.models import BillRun, BillRunSchedule
+from core.paging import paginate
 
 PREVIEW_COUNT = 15
 

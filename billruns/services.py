@@ -9,7 +9,6 @@ message and commands print as one line.
 import datetime as dt
 import logging
 from decimal import Decimal
-from itertools import islice
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min
@@ -17,7 +16,6 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import BATCHES, Account, Charge, UsageRecord
-from billruns.bulk import BulkWriter
 from billruns.models import (
     ALL_CHARGE_TYPES,
     BillRun,
@@ -26,6 +24,8 @@ from billruns.models import (
     TargetType,
 )
 from billruns.selectors import accounts_in_scope, run_scope
+from core.bulk import BulkWriter
+from core.iterables import batched
 from invoicing.models import BillingDocument, DocumentLine
 
 logger = logging.getLogger(__name__)
@@ -612,12 +612,6 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
 
 
 ROLLBACK_BATCH = 5_000
-
-
-def batched(iterable, size):  # itertools.batched arrives with Python 3.12
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _roll_back_run(run: BillRun) -> None:

@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from billing_project.paging import paginate
 from billruns import services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, TargetType
 from billruns.selectors import accounts_in_scope
+from core.paging import paginate
 from invoicing.models import BillingDocument
 
 S = BillRun.Status

@@ -1,4 +1,4 @@
-"""Billing documents, their lines and the number sequences: shown, barely ever edited.
+"""Billing documents and their lines: shown, barely ever edited.
 
 Bill runs write documents and their services post and cancel them, so nothing here adds,
 deletes or changes a document's status. A Draft document's due date is the one hand edit.
@@ -7,67 +7,24 @@ deletes or changes a document's status. A Draft document's due date is the one h
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
-from django.urls import reverse
-from django.utils.html import format_html
 
-from accounts.admin import BIG_TABLE_PAGE, CurrencyFilter
+from accounts.admin import CurrencyFilter
+from core.admin import (
+    BIG_TABLE_PAGE,
+    EditableFieldsOnlyAdmin,
+    ViewOnlyAdmin,
+    ViewOnlyTabularInline,
+    changelist_link,
+)
 from invoicing.models import (
     BillingDocument,
     CreditMemo,
     DocumentLine,
     Invoice,
-    NumberSequence,
 )
-from invoicing.numbering import format_number
 
 # Above this many lines a document's page links to its lines instead of listing them inline.
 INLINE_LINE_LIMIT = 100
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """Rows that only services write; nobody, superusers included, edits them by hand."""
-
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ViewOnlyTabularInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def changelist_link(viewname: str, lookup: str, pk, text: str) -> str:
-    url = f"{reverse(viewname)}?{lookup}={pk}"
-    return format_html('<a href="{}">{}</a>', url, text)
-
-
-@admin.register(NumberSequence)
-class NumberSequenceAdmin(ViewOnlyAdmin):
-    # Sequences move only inside the transactions that write numbered rows: a hand edit
-    # would reuse numbers or leave a hole in a gapless series.
-    list_display = ("prefix", "last_value", "last_number")
-    search_fields = ("prefix",)
-
-    @admin.display(description="Last number")
-    def last_number(self, obj):
-        return format_number(obj.prefix, obj.last_value)
 
 
 # What a line bills, as every list of lines shows it.
@@ -100,20 +57,6 @@ class DraftDocumentForm(ModelForm):
             self.instance.validate_constraints()
         except ValidationError as error:
             self.add_error(None, error)
-
-
-class EditableFieldsOnlyAdmin(admin.ModelAdmin):
-    """Every field of the fieldsets is read-only but those named in `editable_fields`."""
-
-    editable_fields: frozenset[str] = frozenset()
-
-    def get_readonly_fields(self, request, obj=None):
-        return [
-            name
-            for _, options in self.fieldsets
-            for name in options["fields"]
-            if name not in self.editable_fields
-        ]
 
 
 @admin.register(BillingDocument)

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import Account
-from billing_project.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
+from core.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 from invoicing.models import BillingDocument
 
 

@@ -1,4 +1,4 @@
-"""Billing documents (invoices and credit memos), their lines, and the number sequences."""
+"""Billing documents (invoices and credit memos) and their lines."""
 
 from django.conf import settings
 from django.db import models
@@ -6,26 +6,11 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import Charge
-from invoicing.numbering import format_number, next_numbers
+from core.numbering import next_numbers
 
 # Up to 18 digits with 3 decimals: enough for every ISO 4217 minor unit (DESIGN §3).
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 PRICE = {"max_digits": 20, "decimal_places": 6}
-
-
-class NumberSequence(models.Model):
-    """The last value handed out for one number prefix (see invoicing.numbering)."""
-
-    prefix = models.CharField(max_length=10, primary_key=True)
-    last_value = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(last_value__gte=0), name="sequence_not_negative"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}: last {format_number(self.prefix, self.last_value)}"
 
 
 class BillingDocumentQuerySet(models.QuerySet):

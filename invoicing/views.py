@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from billing_project.paging import paginate
 from billruns.services import IllegalTransition, post_document, unpost_document
+from core.paging import paginate
 from invoicing import selectors
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument

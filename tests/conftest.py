@@ -38,7 +38,8 @@ def role(name: str):
         for app_config in apps.get_app_configs():  # in case a flush raced their re-creation
             create_permissions(app_config, verbosity=0)
         roles = importlib.import_module("billruns.migrations.0002_roles")
-        perms = Permission.objects.filter(content_type__app_label__in=roles.APPS)
+        later = importlib.import_module("billruns.migrations.0005_roles_see_number_sequences")
+        perms = Permission.objects.filter(content_type__app_label__in=roles.APPS + later.APPS)
         chosen = list(perms.filter(codename__startswith="view_"))
         if name == "Billing Operator":
             chosen += [

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from invoicing.rating.money import is_known_currency, round_fraction
+from core.money import is_known_currency, round_fraction
+from core.tiers import InvalidTiers, Tier, parse_tiers
 from invoicing.rating.periods import Period, PeriodGrid
 from invoicing.rating.pricing import amount_for, volume_tier
 from invoicing.rating.terms import (
@@ -21,7 +22,6 @@ from invoicing.rating.terms import (
     ChargeType,
     DocumentKind,
 )
-from invoicing.rating.tiers import InvalidTiers, Tier, parse_tiers
 
 MAX_LINES_PER_DOCUMENT = 20_000
 ONE_DAY = timedelta(days=1)

@@ -3,8 +3,8 @@
 from decimal import Decimal
 from fractions import Fraction
 
+from core.tiers import Tier
 from invoicing.rating.terms import ChargeModel
-from invoicing.rating.tiers import Tier
 
 
 def tiered_amount(tiers: tuple[Tier, ...], quantity: Decimal) -> Fraction:

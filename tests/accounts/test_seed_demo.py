@@ -22,9 +22,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import BATCHES, Account, Charge, Subscription, UsageRecord
-from invoicing.models import BillingDocument, NumberSequence
-from invoicing.rating.money import minor_unit_exponent
-from invoicing.rating.tiers import parse_tiers
+from core.models import NumberSequence
+from core.money import minor_unit_exponent
+from core.tiers import parse_tiers
+from invoicing.models import BillingDocument
 
 AS_OF = dt.date(2026, 11, 1)
 SEED = {"seed": 1, "as_of": "2026-11-01"}

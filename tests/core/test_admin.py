@@ -27,7 +27,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("accounts", "invoicing", "billruns")
+APPS = ("core", "accounts", "invoicing", "billruns")
 REGISTERED = sorted(
     (
         (model, model_admin)

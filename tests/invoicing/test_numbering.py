@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Account
 from billruns.models import BillRun
+from core.numbering import next_numbers
 from invoicing.models import BillingDocument
-from invoicing.numbering import next_numbers
 from tests.factories import AccountFactory, BillingDocumentFactory, ChargeFactory
 
 pytestmark = pytest.mark.django_db

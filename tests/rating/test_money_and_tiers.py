@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from invoicing.rating.money import round_amount
-from invoicing.rating.tiers import InvalidTiers, Tier, parse_tiers
+from core.money import round_amount
+from core.tiers import InvalidTiers, Tier, parse_tiers
 
 
 @pytest.mark.parametrize(

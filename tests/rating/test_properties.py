@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.money import minor_unit_exponent
 from invoicing.rating.engine import AccountInput, ChargeInput, UsageInput, rate_account
-from invoicing.rating.money import minor_unit_exponent
 from invoicing.rating.terms import DocumentKind
 
 ALL = {"OneTime", "Recurring", "Usage"}

@@ -59,26 +59,3 @@ class ImportCommand(BaseCommand):
 
     def run(self, stream, *, file_name: str, write_valid: bool) -> imports.ImportResult:
         raise NotImplementedError
-
-
-class Progress:
-    """Rows read so far: an updated line on a terminal, else a line per PROGRESS_EVERY rows."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.tty = getattr(stream, "isatty", lambda: False)()
-        self.next_line = PROGRESS_EVERY
-        self.shown = False
-
-    def __call__(self, rows: int) -> None:
-        if self.tty:
-            self.stream.write(f"\r{rows:,} rows read", ending="")
-            self.stream.flush()
-            self.shown = True
-        elif rows >= self.next_line:
-            self.stream.write(f"{rows:,} rows read")
-            self.next_line = (rows // PROGRESS_EVERY + 1) * PROGRESS_EVERY
-
-    def end(self) -> None:
-        if self.shown:
-            self.stream.write("")

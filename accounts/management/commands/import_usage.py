@@ -1,5 +1,6 @@
 from accounts import imports
-from accounts.management.commands._import import ImportCommand, Progress
+from accounts.management.commands._import import PROGRESS_EVERY, ImportCommand
+from core.progress import Progress
 
 
 class Command(ImportCommand):
@@ -9,10 +10,10 @@ class Command(ImportCommand):
     )
 
     def run(self, stream, *, file_name, write_valid):
-        progress = Progress(self.stdout)
+        progress = Progress(self.stdout, label="rows read", every=PROGRESS_EVERY)
         try:
             return imports.import_usage(
-                stream, file_name=file_name, write_valid=write_valid, on_progress=progress
+                stream, file_name=file_name, write_valid=write_valid, on_progress=progress.update
             )
         finally:
             progress.end()

@@ -6,8 +6,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, SeedProgress, ensure_demo_logins, seed_demo_accounts
 from accounts.models import Account
-
-BAR_WIDTH = 30
+from core.progress import Progress
 
 
 def _whole_number(value, option: str, *, minimum: int | None = None) -> int:
@@ -60,15 +59,19 @@ class Command(BaseCommand):
         if existing:
             self.stdout.write(f"Demo data already there ({existing:,} accounts); not seeding.")
         else:
-            tty = self.stdout.isatty()
-            summary = seed_demo_accounts(
-                count=count,
-                seed=seed,
-                as_of=as_of,
-                on_progress=self._show_bar if tty else self._show_line,
-            )
-            if tty:
-                self.stdout.write("")  # end the progress bar's line
+            progress = Progress(self.stdout, label="accounts", total=count)
+
+            def show(step: SeedProgress) -> None:
+                progress.update(
+                    step.accounts_done,
+                    f"({step.accounts_per_second:,.0f}/s)",
+                    line=f"Part {step.part}/{step.parts}: {step.accounts_done:,}/"
+                    f"{step.accounts_total:,} accounts, {step.seconds:.1f} s, "
+                    f"{step.accounts_per_second:,.0f} accounts/s",
+                )
+
+            summary = seed_demo_accounts(count=count, seed=seed, as_of=as_of, on_progress=show)
+            progress.end()
             self.stdout.write(
                 f"Seeded {summary.accounts:,} accounts, {summary.subscriptions:,} subscriptions, "
                 f"{summary.charges:,} charges, {summary.usage_records:,} usage records "
@@ -83,20 +86,3 @@ class Command(BaseCommand):
             ) from None
         names = ", ".join(f"{username} ({group})" for username, group in logins)
         self.stdout.write(f"Demo logins, password {DEMO_PASSWORD}: {names}.")
-
-    def _show_bar(self, progress: SeedProgress) -> None:
-        filled = BAR_WIDTH * progress.accounts_done // progress.accounts_total
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stdout.write(
-            f"\r[{bar}] {progress.accounts_done:,}/{progress.accounts_total:,} accounts "
-            f"({progress.accounts_per_second:,.0f}/s)",
-            ending="",
-        )
-        self.stdout.flush()
-
-    def _show_line(self, progress: SeedProgress) -> None:
-        self.stdout.write(
-            f"Part {progress.part}/{progress.parts}: {progress.accounts_done:,}/"
-            f"{progress.accounts_total:,} accounts, {progress.seconds:.1f} s, "
-            f"{progress.accounts_per_second:,.0f} accounts/s"
-        )

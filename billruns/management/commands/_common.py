@@ -1,4 +1,4 @@
-"""What the bill run commands share: parsing dates and users, finding runs, progress."""
+"""What the bill run commands share: parsing dates and users, finding runs."""
 
 import datetime as dt
 
@@ -32,28 +32,6 @@ def find_run(number: str) -> BillRun:
         return BillRun.objects.get(number=number)
     except BillRun.DoesNotExist:
         raise CommandError(f"No bill run numbered {number!r}.") from None
-
-
-class Progress:
-    """A bar on a terminal, a line per step otherwise (logs stay readable)."""
-
-    def __init__(self, stream, total: int, label: str):
-        self.stream = stream
-        self.total = total
-        self.label = label
-        self.tty = getattr(stream, "isatty", lambda: False)()
-
-    def update(self, done: int, detail: str = "") -> None:
-        if self.tty:
-            width = 30
-            filled = width * done // self.total if self.total else width
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {done}/{self.total} {self.label} {detail}", ending="")
-            self.stream.flush()
-            if done == self.total:
-                self.stream.write("")
-        else:
-            self.stream.write(f"{done}/{self.total} {self.label} {detail}".rstrip())
 
 
 class RunTransitionCommand(BaseCommand):

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from billruns import execution, services
-from billruns.management.commands._common import Progress, find_user, parse_date
+from billruns.management.commands._common import find_user, parse_date
 from billruns.models import ALL_CHARGE_TYPES, BillRun, TargetType
+from core.progress import Progress
 
 
 class Command(BaseCommand):
@@ -99,13 +100,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         services.start_bill_run(run_id=run.pk, enqueue=False)
         chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))
-        progress = Progress(self.stdout, len(chunk_ids), "chunks")
+        progress = Progress(self.stdout, label="chunks", total=len(chunk_ids))
         accounts = 0
         for done, chunk_id in enumerate(chunk_ids, start=1):
             result = execution.bill_chunk(chunk_id=chunk_id)
             accounts += result.accounts if result else 0
             elapsed = time.monotonic() - started
-            progress.update(done, f"{accounts} accounts, {accounts / elapsed:,.0f}/s")
+            progress.update(done, f"{accounts:,} accounts, {accounts / elapsed:,.0f}/s")
         run.refresh_from_db()
         seconds = (run.total_time_ms or 0) / 1000
         amounts = "; ".join(

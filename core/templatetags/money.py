@@ -6,13 +6,13 @@ from babel.numbers import format_currency, format_decimal
 from django import template
 from django.conf import settings
 
-from invoicing.rating.money import minor_unit_exponent, round_amount
+from core.money import minor_unit_exponent, round_amount
 
 register = template.Library()
 
 
 def _locale() -> str:
-    return getattr(settings, "MONEY_LOCALE", "en_US")
+    return settings.MONEY_LOCALE
 
 
 @register.filter

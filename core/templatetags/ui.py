@@ -20,7 +20,6 @@ BADGE_COLOURS = {
     "Draft": "secondary",
     "Active": "success",
     "Inactive": "secondary",
-    "Cancelled": "dark",
     "Billed": "primary",
     "Running": "info",
     "Done": "success",

@@ -26,7 +26,7 @@ def reserve(prefix: str, count: int, *, using: str | None = None) -> range:
 
     Gapless only when called inside the transaction that also writes the numbered rows.
     """
-    from invoicing.models import NumberSequence
+    from core.models import NumberSequence
 
     if count < 1:
         return range(0)
