@@ -180,6 +180,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Printed at the top of every invoice and credit memo PDF.
 BILLCYCLE_ISSUER_NAME = os.environ.get("BILLCYCLE_ISSUER_NAME", "Billcycle")
+# Accounts per chunk of a bill run: the unit of work of one worker and one transaction.
+BILLCYCLE_CHUNK_SIZE = int(os.environ.get("BILLCYCLE_CHUNK_SIZE", "1000"))
 # How amounts are written on pages, PDFs and emails (babel locale: en_US gives $1,234.50).
 MONEY_LOCALE = os.environ.get("BILLCYCLE_MONEY_LOCALE", "en_US")
 

@@ -8,3 +8,8 @@ class BillrunsConfig(AppConfig):
 
     def ready(self):
         from billruns import signals  # noqa: F401
+        from billruns.services.documents import DocumentsOfRuns
+        from invoicing import services as document_services
+
+        # Posting or unposting one document asks its run (invoicing never imports billruns).
+        document_services.connect_run_gate(DocumentsOfRuns())

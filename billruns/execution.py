@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 from accounts.models import Charge, UsageRecord
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
-from billruns.services import finalize_bill_run
+from billruns.services.finalize import finalize_bill_run
 from core.bulk import BulkWriter
 from core.numbering import next_numbers
 from invoicing.models import BillingDocument, DocumentLine
@@ -135,6 +135,13 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
         return None
     except ChunkTakenOver:
         return None  # another worker took the chunk over after the stale timeout; it bills it
+    except CursorMoved:
+        # An expected race, not a failure: another run moved a cursor this chunk read. Hand the
+        # chunk back without spending an attempt and bill it again from fresh reads.
+        logger.info("Chunk %s of %s billed again: a cursor moved", chunk.sequence, chunk.bill_run)
+        if _ours(chunk).update(status=BillRunChunk.Status.PENDING, attempts=F("attempts") - 1):
+            async_task("billruns.tasks.bill_chunk", chunk.pk)
+        return None
     except Exception as error:
         logger.exception("Chunk %s of %s failed", chunk.sequence, chunk.bill_run.number)
         _chunk_failed(chunk, error, now=now)

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Account, Batch, Charge
-from billruns.models import ALL_CHARGE_TYPES, BillRunSchedule, TargetType
+from billruns import terms
+from billruns.models import BillRunSchedule
+from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType
 from core.filtering import DATE_INPUT
 
 BILL_CYCLE_DAY_CHOICES = [("", "All bill cycle days"), *[(day, day) for day in range(1, 32)]]
@@ -63,7 +65,7 @@ class BillRunTermsForm(forms.Form):
         choices=Charge.ChargeType.choices,
         widget=forms.CheckboxSelectMultiple,
         label="Charge types",
-        error_messages={"required": "Include at least one charge type."},
+        error_messages={"required": terms.NO_CHARGE_TYPE},
     )
     auto_post = forms.BooleanField(required=False, label="Post the documents when the run ends")
     auto_email = forms.BooleanField(required=False, label="Email the documents after posting")
@@ -82,10 +84,7 @@ class BillRunTermsForm(forms.Form):
         if account is None:
             raise forms.ValidationError(f"No account has the number {number}.")
         if account.status != Account.Status.ACTIVE:
-            raise forms.ValidationError(
-                f"Account {number} is {account.get_status_display()}: only Active accounts "
-                "are billed."
-            )
+            raise forms.ValidationError(terms.inactive_account(account))
         return account
 
     def clean(self):
@@ -95,7 +94,7 @@ class BillRunTermsForm(forms.Form):
         return cleaned
 
     def scope_terms(self) -> dict:
-        """Scope and options, as services.create_bill_run and BillRunSchedule name them."""
+        """Scope and options, as RunTerms and BillRunSchedule name them."""
         data = self.cleaned_data
         single = data["scope"] == self.SCOPE_ACCOUNT
         return {
@@ -117,7 +116,7 @@ class BillRunForm(BillRunTermsForm):
         widget=DATE_INPUT,
         label="Target date",
         help_text="Charges are billed up to this date.",
-        error_messages={"required": "A target date is required: charges are billed up to it."},
+        error_messages={"required": terms.NO_TARGET_DATE},
     )
     confirm_far_target_date = forms.BooleanField(
         required=False, label="Yes, bill up to this target date"
@@ -151,15 +150,14 @@ class BillRunForm(BillRunTermsForm):
             )
         return cleaned
 
-    def terms(self) -> dict:
-        """The keyword arguments of services.create_bill_run."""
+    def run_terms(self) -> RunTerms:
+        """The terms services.create_bill_run takes."""
         data = self.cleaned_data
-        return {
+        return RunTerms(
             **self.scope_terms(),
-            "invoice_date": data["invoice_date"],
-            "target_date": data["target_date"],
-            "idempotency_key": data["idempotency_key"] or None,
-        }
+            invoice_date=data["invoice_date"],
+            target_date=data["target_date"],
+        )
 
 
 class TimeInput(forms.TimeInput):

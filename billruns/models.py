@@ -11,11 +11,11 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from accounts.models import BATCHES, BILL_CYCLE_DAY_VALIDATORS, Charge
+from accounts.models import BATCHES, BILL_CYCLE_DAY_VALIDATORS
+from billruns import terms
+from billruns.terms import ALL_CHARGE_TYPES, TargetType
 from core.numbering import NumberedModel
 from invoicing.models import AMOUNT
-
-ALL_CHARGE_TYPES = [choice.value for choice in Charge.ChargeType]
 
 
 def default_charge_types() -> list[str]:
@@ -29,22 +29,17 @@ def validate_batches(value) -> None:
             code="invalid_batches",
         )
     if len(set(value)) != len(value):
-        raise ValidationError("A batch is listed twice.", code="duplicate_batches")
+        raise ValidationError(terms.BATCH_TWICE, code="duplicate_batches")
 
 
 def validate_charge_types(value) -> None:
     if not isinstance(value, list) or not value:
-        raise ValidationError("Include at least one charge type.", code="no_charge_types")
+        raise ValidationError(terms.NO_CHARGE_TYPE, code="no_charge_types")
     if any(item not in ALL_CHARGE_TYPES for item in value) or len(set(value)) != len(value):
         raise ValidationError(
             "Charge types must be distinct values of OneTime, Recurring, Usage.",
             code="invalid_charge_types",
         )
-
-
-class TargetType(models.TextChoices):
-    SINGLE_ACCOUNT = "SingleAccount", "Single account"
-    MULTIPLE_ACCOUNTS = "MultipleAccounts", "Multiple accounts"
 
 
 class BillRunTerms(models.Model):
@@ -83,9 +78,9 @@ class BillRunTerms(models.Model):
     def clean(self):
         super().clean()
         if self.target_type == TargetType.SINGLE_ACCOUNT and not self.account_id:
-            raise ValidationError({"account": "A single-account run needs its account."})
+            raise ValidationError({"account": terms.SINGLE_NEEDS_ACCOUNT})
         if self.target_type == TargetType.MULTIPLE_ACCOUNTS and self.account_id:
-            raise ValidationError({"account": "Only a single-account run names an account."})
+            raise ValidationError({"account": terms.ONLY_SINGLE_NAMES_ACCOUNT})
 
 
 class BillRun(BillRunTerms, NumberedModel):

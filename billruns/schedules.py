@@ -18,7 +18,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from billruns import schedule_dates, services
-from billruns.models import BillRun, BillRunSchedule, TargetType
+from billruns.models import BillRun, BillRunSchedule
+from billruns.terms import RunTerms, TargetType
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 TASK = "billruns.tasks.execute_schedule"
@@ -88,7 +90,7 @@ def execute_schedule(*, schedule_id: int, now: dt.datetime | None = None) -> Bil
     try:
         if schedule.enabled and schedule_dates.is_run_day(day=today, **schedule.rule):
             run = _create_run(schedule, today)
-    except services.BillRunError as error:
+    except DomainError as error:
         logger.warning("Schedule %s could not create its run of %s: %s", schedule, today, error)
         _tell_owner(schedule, today, str(error))
     finally:
@@ -102,8 +104,7 @@ def _create_run(schedule: BillRunSchedule, today: dt.date) -> BillRun:
     first = last = None
     if schedule.target_type == TargetType.MULTIPLE_ACCOUNTS:
         first, last = schedule_dates.bill_cycle_day_range(schedule.bill_cycle_day, today)
-    return services.create_bill_run(
-        acting_user=schedule.owner,
+    terms = RunTerms(
         invoice_date=today + dt.timedelta(days=schedule.invoice_date_offset_days),
         target_date=today + dt.timedelta(days=schedule.target_date_offset_days),
         target_type=schedule.target_type,
@@ -116,6 +117,10 @@ def _create_run(schedule: BillRunSchedule, today: dt.date) -> BillRun:
         auto_email=schedule.auto_email,
         no_email_for_zero_amount=schedule.no_email_for_zero_amount,
         name=f"{schedule} {today:%Y-%m-%d}",
+    )
+    return services.create_bill_run(
+        terms=terms,
+        acting_user=schedule.owner,
         run_type=BillRun.RunType.SCHEDULED,
         schedule=schedule,
         idempotency_key=f"schedule-{schedule.pk}-{today:%Y-%m-%d}",

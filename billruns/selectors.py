@@ -1,43 +1,163 @@
-"""Reads for bill runs: which accounts a run bills."""
+"""Reads for bill runs: which accounts a run bills, and what each bill run page shows."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from accounts.models import Account
-from billruns.models import BillRun, BillRunFailure, TargetType
+from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure
+from billruns.terms import RunTerms
+from invoicing.models import BillingDocument
 
 
-def accounts_in_scope(
-    *,
-    target_type: str,
-    account_id: int | None,
-    batches: list[str],
-    bill_cycle_day: int | None,
-    retry_of_id: int | None = None,
-    bill_cycle_day_to: int | None = None,
-) -> QuerySet[Account]:
+def accounts_in_scope(terms: RunTerms) -> QuerySet[Account]:
     """Active accounts a run with these terms bills (Draft and Canceled ones never are)."""
     accounts = Account.objects.billable()
-    if retry_of_id is not None:
+    if terms.retry_of is not None:
         accounts = accounts.filter(
-            id__in=BillRunFailure.objects.filter(bill_run_id=retry_of_id).values("account_id")
+            id__in=BillRunFailure.objects.filter(bill_run=terms.retry_of).values("account_id")
         )
-    if target_type == TargetType.SINGLE_ACCOUNT:
-        return accounts.filter(pk=account_id)
-    if batches:
-        accounts = accounts.filter(batch__in=batches)
-    if bill_cycle_day is not None and bill_cycle_day_to not in (None, bill_cycle_day):
-        accounts = accounts.filter(bill_cycle_day__range=(bill_cycle_day, bill_cycle_day_to))
-    elif bill_cycle_day is not None:
-        accounts = accounts.filter(bill_cycle_day=bill_cycle_day)
+    if terms.single:
+        return accounts.filter(pk=terms.account.pk if terms.account else None)
+    if terms.batches:
+        accounts = accounts.filter(batch__in=terms.batches)
+    day, last_day = terms.bill_cycle_day, terms.bill_cycle_day_to
+    if day is not None and last_day not in (None, day):
+        accounts = accounts.filter(bill_cycle_day__range=(day, last_day))
+    elif day is not None:
+        accounts = accounts.filter(bill_cycle_day=day)
     return accounts
 
 
 def run_scope(run: BillRun) -> QuerySet[Account]:
-    return accounts_in_scope(
-        target_type=run.target_type,
-        account_id=run.account_id,
-        batches=run.batches,
-        bill_cycle_day=run.bill_cycle_day,
-        retry_of_id=run.retry_of_id,
-        bill_cycle_day_to=run.bill_cycle_day_to,
+    return accounts_in_scope(RunTerms.of_run(run))
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+LIST_FIELDS = [
+    "number",
+    "name",
+    "run_type",
+    "target_type",
+    "account__number",
+    "batches",
+    "bill_cycle_day",
+    "invoice_date",
+    "target_date",
+    "status",
+    "number_of_accounts",
+    "number_of_invoices",
+    "number_of_credit_memos",
+    "number_of_failures",
+    "chunks_total",
+    "chunks_done",
+    "created_at",
+    "created_by__username",
+    "retry_of_id",
+    "retry_of__number",
+]
+TAB_FILTERS = {
+    "invoices": BillingDocument.Kind.INVOICE,
+    "credit-memos": BillingDocument.Kind.CREDIT_MEMO,
+}
+
+
+def bill_run_list() -> QuerySet[BillRun]:
+    """The columns of the bill runs list; filters and sort come from billruns.filters."""
+    return BillRun.objects.select_related("account", "created_by", "retry_of").only(*LIST_FIELDS)
+
+
+def bill_run_detail() -> QuerySet[BillRun]:
+    """A run with every user and link its page names, in one query."""
+    return BillRun.objects.select_related(
+        "account", "created_by", "updated_by", "posted_by", "canceled_by", "schedule", "retry_of"
     )
+
+
+def document_counts(run: BillRun) -> dict[str, int]:
+    """Documents of the run per status, in one grouped query on the (bill_run, kind, status)
+    index."""
+    rows = (
+        BillingDocument.objects.filter(bill_run=run)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def recent_retries(run: BillRun) -> list[BillRun]:
+    return list(run.retries.only("number", "status", "retry_of_id")[:5])
+
+
+def accounts_billed_so_far(run: BillRun) -> int:
+    """Accounts of the run's done chunks (the progress bar of a Processing run)."""
+    done = BillRunChunk.objects.filter(bill_run=run, status=BillRunChunk.Status.DONE)
+    return done.aggregate(n=Sum("number_of_accounts"))["n"] or 0
+
+
+def tab_rows(run: BillRun, tab: str) -> QuerySet:
+    """The rows of one tab of the run's page: invoices, credit memos, failures or History."""
+    if tab in TAB_FILTERS:
+        return (
+            BillingDocument.objects.filter(bill_run=run, kind=TAB_FILTERS[tab])
+            .select_related("account")
+            .only(
+                "number",
+                "kind",
+                "status",
+                "amount",
+                "currency",
+                "document_date",
+                "due_date",
+                "account__number",
+                "account__name",
+            )
+            .order_by("id")
+        )
+    if tab == "failed":
+        return (
+            BillRunFailure.objects.filter(bill_run=run)
+            .select_related("account", "subscription", "charge")
+            .only(
+                "error_code",
+                "message",
+                "created_at",
+                "account__number",
+                "account__name",
+                "subscription__number",
+                "charge__number",
+                "charge__name",
+            )
+            .order_by("account_id", "id")
+        )
+    return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("-at", "-id")
+
+
+def account_by_number(number: str) -> Account | None:
+    """The billable account the new run form's number names (its live scope count)."""
+    return Account.objects.billable().filter(number=number).only("number", "name").first()
+
+
+def home_page() -> dict:
+    """The home page's figures in two queries whatever the data size: one grouped count, one
+    short list."""
+    by_status = dict(Account.objects.values_list("status").annotate(n=Count("id")).order_by())
+    recent_runs = list(
+        BillRun.objects.select_related("created_by").only(
+            "number",
+            "name",
+            "status",
+            "target_date",
+            "created_at",
+            "number_of_failures",
+            "created_by__username",
+        )[:5]
+    )
+    return {
+        "accounts_total": sum(by_status.values()),
+        "accounts_active": by_status.get(Account.Status.ACTIVE, 0),
+        "accounts_by_status": [
+            (status.label, by_status.get(status.value, 0)) for status in Account.Status
+        ],
+        "recent_runs": recent_runs,
+    }

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,42 +13,25 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from billruns import services
+from billruns import selectors, services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
-from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, TargetType
-from billruns.selectors import accounts_in_scope
+from billruns.models import BillRun
+from billruns.terms import RunTerms
+from core.errors import DomainError
 from core.paging import paginate
 from invoicing.models import BillingDocument
 
-S = BillRun.Status
 # Statuses during which the run changes by itself: its page polls for progress.
-LIVE_STATUSES = {S.PENDING, S.PROCESSING, S.POST_IN_PROGRESS, S.CANCEL_IN_PROGRESS}
+LIVE_STATUSES = {
+    BillRun.Status.PENDING,
+    BillRun.Status.PROCESSING,
+    BillRun.Status.POST_IN_PROGRESS,
+    BillRun.Status.CANCEL_IN_PROGRESS,
+}
 POLL_SECONDS = 2
 # A run Pending this long most likely has no worker to pick it up.
 WORKER_HINT_AFTER = dt.timedelta(seconds=30)
-LIST_FIELDS = [
-    "number",
-    "name",
-    "run_type",
-    "target_type",
-    "account__number",
-    "batches",
-    "bill_cycle_day",
-    "invoice_date",
-    "target_date",
-    "status",
-    "number_of_accounts",
-    "number_of_invoices",
-    "number_of_credit_memos",
-    "number_of_failures",
-    "chunks_total",
-    "chunks_done",
-    "created_at",
-    "created_by__username",
-    "retry_of_id",
-    "retry_of__number",
-]
 # Both document tabs share one template.
 TAB_TEMPLATES = {"invoices": "documents", "credit-memos": "documents"}
 TABS = {
@@ -63,8 +45,7 @@ TABS = {
 @require_GET
 @permission_required("billruns.view_billrun", raise_exception=True)
 def list_view(request):
-    runs = BillRun.objects.select_related("account", "created_by", "retry_of").only(*LIST_FIELDS)
-    filterset = BillRunFilter(request.GET, queryset=runs)
+    filterset = BillRunFilter(request.GET, queryset=selectors.bill_run_list())
     page = paginate(request, filterset.qs)
     return render(
         request,
@@ -89,8 +70,12 @@ def create_view(request):
             return redirect(earlier)
         if form.is_valid():
             try:
-                run = services.create_bill_run(acting_user=request.user, **form.terms())
-            except services.BillRunError as error:
+                run = services.create_bill_run(
+                    terms=form.run_terms(),
+                    acting_user=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                )
+            except DomainError as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, f"{run.number} created.")
@@ -109,71 +94,18 @@ def scope_count_view(request):
     context = {"single": single}
     if single:
         number = data.get("account", "").strip().upper()
-        account = None
-        if number:
-            account = (
-                accounts_in_scope(
-                    target_type=TargetType.MULTIPLE_ACCOUNTS,
-                    account_id=None,
-                    batches=[],
-                    bill_cycle_day=None,
-                )
-                .filter(number=number)
-                .only("number", "name")
-                .first()
-            )
+        account = selectors.account_by_number(number) if number else None
         context.update(number=number, account=account, count=1 if account else 0)
     else:
         form = BillRunForm(data)
         form.is_valid()  # only the scope fields are read, each as far as it parses
         batches = form.cleaned_data.get("batches") or []
         day = form.cleaned_data.get("bill_cycle_day")
-        context["count"] = accounts_in_scope(
-            target_type=TargetType.MULTIPLE_ACCOUNTS,
-            account_id=None,
-            batches=batches,
-            bill_cycle_day=day,
-        ).count()
-        context.update(batches=batches, bill_cycle_day=day)
+        terms = RunTerms(batches=batches, bill_cycle_day=day)
+        context.update(
+            count=selectors.accounts_in_scope(terms).count(), batches=batches, bill_cycle_day=day
+        )
     return render(request, "billruns/includes/scope_count.html", context)
-
-
-def _document_counts(run: BillRun) -> dict[str, int]:
-    """Documents of the run per status, in one grouped query on the (bill_run, kind, status)
-    index."""
-    rows = (
-        BillingDocument.objects.filter(bill_run=run)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
-def _allowed_actions(run: BillRun, user, document_counts: dict[str, int]) -> dict[str, bool]:
-    """Which buttons the page shows; the services decide again when one is pressed."""
-    posted = document_counts.get(BillingDocument.Status.POSTED, 0)
-    not_canceled = sum(
-        n for status, n in document_counts.items() if status != BillingDocument.Status.CANCELED
-    )
-    return {
-        "post": run.status == S.COMPLETED and user.has_perm("billruns.post_billrun"),
-        "cancel": (
-            (run.status == S.PENDING or (run.status in {S.COMPLETED, S.ERROR} and not posted))
-            and user.has_perm("billruns.cancel_billrun")
-        ),
-        "terminate": run.status == S.PROCESSING and user.has_perm("billruns.terminate_billrun"),
-        "delete": (
-            run.status in {S.CANCELED, S.ERROR}
-            and not not_canceled
-            and user.has_perm("billruns.delete_billrun")
-        ),
-        "retry": (
-            run.has_failures
-            and run.status in {S.COMPLETED, S.ERROR, S.POSTED}
-            and user.has_perm("billruns.add_billrun")
-        ),
-    }
 
 
 def human_duration(span: dt.timedelta) -> str:
@@ -198,13 +130,8 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
     percent = int(done * 100 / total) if total else 0
     accounts = 0
     eta = None
-    if run.status == S.PROCESSING:
-        accounts = (
-            BillRunChunk.objects.filter(bill_run=run, status=BillRunChunk.Status.DONE).aggregate(
-                n=Sum("number_of_accounts")
-            )["n"]
-            or 0
-        )
+    if run.status == BillRun.Status.PROCESSING:
+        accounts = selectors.accounts_billed_so_far(run)
         if run.executed_at and done and done < total:
             elapsed = now - run.executed_at
             eta = human_duration(elapsed / done * (total - done))
@@ -214,7 +141,8 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
         "chunks_total": total,
         "accounts_so_far": accounts,
         "eta": eta,
-        "waiting_for_worker": run.status == S.PENDING and now - run.created_at > WORKER_HINT_AFTER,
+        "waiting_for_worker": run.status == BillRun.Status.PENDING
+        and now - run.created_at > WORKER_HINT_AFTER,
         "poll_seconds": POLL_SECONDS,
     }
 
@@ -222,27 +150,16 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
 @require_GET
 @permission_required("billruns.view_billrun", raise_exception=True)
 def detail_view(request, pk):
-    run = get_object_or_404(
-        BillRun.objects.select_related(
-            "account",
-            "created_by",
-            "updated_by",
-            "posted_by",
-            "canceled_by",
-            "schedule",
-            "retry_of",
-        ),
-        pk=pk,
-    )
+    run = get_object_or_404(selectors.bill_run_detail(), pk=pk)
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "invoices"
-    document_counts = _document_counts(run)
+    document_counts = selectors.document_counts(run)
     documents_total = sum(document_counts.values())
     posted = document_counts.get(BillingDocument.Status.POSTED, 0)
     context = {
         "run": run,
         "tab": tab,
         "tabs": TABS,
-        "actions": _allowed_actions(run, request.user, document_counts),
+        "actions": services.available_actions(run, user=request.user, documents=document_counts),
         "live": run.status in LIVE_STATUSES,
         "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
         "documents_total": documents_total,
@@ -255,53 +172,13 @@ def detail_view(request, pk):
             if run.total_time_ms is not None
             else None
         ),
-        "retries": list(run.retries.only("number", "status", "retry_of_id")[:5]),
+        "retries": selectors.recent_retries(run),
     }
     if context["live"]:
         context["progress"] = _progress(run, timezone.now())
-    context["tab_page"] = paginate(request, _tab_rows(run, tab))
+    context["tab_page"] = paginate(request, selectors.tab_rows(run, tab))
     context["tab_template"] = f"billruns/includes/tab_{TAB_TEMPLATES.get(tab, tab)}.html"
     return render(request, "billruns/billrun_detail.html", context)
-
-
-def _tab_rows(run: BillRun, tab: str):
-    if tab in {"invoices", "credit-memos"}:
-        kind = (
-            BillingDocument.Kind.INVOICE if tab == "invoices" else BillingDocument.Kind.CREDIT_MEMO
-        )
-        return (
-            BillingDocument.objects.filter(bill_run=run, kind=kind)
-            .select_related("account")
-            .only(
-                "number",
-                "kind",
-                "status",
-                "amount",
-                "currency",
-                "document_date",
-                "due_date",
-                "account__number",
-                "account__name",
-            )
-            .order_by("id")
-        )
-    if tab == "failed":
-        return (
-            BillRunFailure.objects.filter(bill_run=run)
-            .select_related("account", "subscription", "charge")
-            .only(
-                "error_code",
-                "message",
-                "created_at",
-                "account__number",
-                "account__name",
-                "subscription__number",
-                "charge__number",
-                "charge__name",
-            )
-            .order_by("account_id", "id")
-        )
-    return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("-at", "-id")
 
 
 @require_GET
@@ -335,7 +212,7 @@ def _transition_view(
         run = get_object_or_404(BillRun, pk=pk)
         try:
             result = act(run, request.user)
-        except services.BillRunError as error:
+        except DomainError as error:
             messages.error(request, str(error))
             return redirect(run)
         if isinstance(result, BillRun) and result.pk != run.pk:  # retry made a new run

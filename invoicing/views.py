@@ -6,9 +6,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from billruns.services import IllegalTransition, post_document, unpost_document
+from core.errors import IllegalTransition
 from core.paging import paginate
-from invoicing import selectors
+from invoicing import selectors, services
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument
 from invoicing.pdf import render_document_pdf
@@ -44,10 +44,9 @@ def detail_view(request, pk):
             "account": document.account,
             "page_obj": paginate(request, lines, per_page=LINES_PER_PAGE),
             "is_credit_memo": document.kind == BillingDocument.Kind.CREDIT_MEMO,
-            # A run's drafts are posted one by one only once the run is Completed (the service
+            # A run's drafts are posted one by one only once the run allows it (the service
             # refuses otherwise; the button is not offered).
-            "can_post": document.status == BillingDocument.Status.DRAFT
-            and (document.bill_run is None or document.bill_run.status == "Completed"),
+            "can_post": services.can_post(document),
         },
     )
 
@@ -79,5 +78,5 @@ def _document_action(act, done: str):
     return view
 
 
-post_view = _document_action(post_document, "{document} posted.")
-unpost_view = _document_action(unpost_document, "{document} set back to Draft.")
+post_view = _document_action(services.post_document, "{document} posted.")
+unpost_view = _document_action(services.unpost_document, "{document} set back to Draft.")

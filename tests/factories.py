@@ -114,3 +114,23 @@ class DocumentLineFactory(factory.django.DjangoModelFactory):
     quantity = Decimal("1")
     unit_price = Decimal("100.00")
     amount = Decimal("100.00")
+
+
+RUN_CREATION_OPTIONS = {
+    "acting_user",
+    "run_type",
+    "schedule",
+    "idempotency_key",
+    "allow_empty_scope",
+    "enqueue",
+}
+
+
+def create_bill_run(**kwargs):
+    """services.create_bill_run with the run's terms given flat, as the tests read best."""
+    from billruns import services
+    from billruns.terms import RunTerms
+
+    options = {name: kwargs.pop(name) for name in list(kwargs) if name in RUN_CREATION_OPTIONS}
+    options.setdefault("acting_user", None)
+    return services.create_bill_run(terms=RunTerms(**kwargs), **options)

@@ -14,9 +14,8 @@ from django.urls import reverse
 from accounts import imports
 from accounts.imports import ImportFileError, import_accounts, import_usage
 from accounts.models import Account, Charge, Subscription, UsageRecord
-from billruns import services
 from billruns.models import BillRun
-from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory
+from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory, create_bill_run
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +130,7 @@ def test_a_bill_run_bills_exactly_the_imported_usage(customers, django_capture_o
     import_usage(text(*MIXED_USAGE), file_name="usage.csv", write_valid=True)
     feb1 = dt.date(2026, 2, 1)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.create_bill_run(acting_user=None, invoice_date=feb1, target_date=feb1)
+        run = create_bill_run(acting_user=None, invoice_date=feb1, target_date=feb1)
     run.refresh_from_db()
     assert run.status == BillRun.Status.COMPLETED
     assert run.number_of_failures == 0

@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 
-from billruns import services
-from tests.factories import UserFactory
+from tests.factories import UserFactory, create_bill_run
 
 FEB1 = dt.date(2026, 2, 1)
 
@@ -22,7 +21,7 @@ def run_now(django_capture_on_commit_callbacks, user):
         terms.setdefault("invoice_date", FEB1)
         terms.setdefault("target_date", FEB1)
         with django_capture_on_commit_callbacks(execute=True):
-            run = services.create_bill_run(**terms)
+            run = create_bill_run(**terms)
         run.refresh_from_db()
         return run
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Account
 from billruns import services
 from billruns.models import BillRun, BillRunChunk, BillRunEvent
+from invoicing import services as document_services
 from invoicing.models import BillingDocument
 from tests.factories import (
     AccountFactory,
@@ -466,7 +467,7 @@ def test_a_document_of_a_run_not_completed_cannot_be_posted_alone(operator):
     run = BillRunFactory(status="Processing")
     document = BillingDocumentFactory(bill_run=run)
     with pytest.raises(services.IllegalTransition, match="only from a Completed run"):
-        services.post_document(document=document, acting_user=operator)
+        document_services.post_document(document=document, acting_user=operator)
 
 
 @pytest.mark.parametrize(
@@ -559,7 +560,7 @@ def test_the_progress_of_a_deleted_run_sends_the_page_to_the_list(logged_in):
 
 def test_a_run_with_a_posted_document_cannot_be_canceled(logged_in, completed_run, operator):
     document = BillingDocument.objects.filter(bill_run=completed_run).first()
-    services.post_document(document=document, acting_user=operator)
+    document_services.post_document(document=document, acting_user=operator)
     response = act(logged_in, completed_run, "cancel")
     assert messages_of(response) == [
         f"{completed_run.number} has posted documents: set them back to Draft before canceling."

@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Charge, UsageRecord
-from billruns import services
 from invoicing.models import BillingDocument, DocumentLine
-from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory
+from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory, create_bill_run
 
 pytestmark = pytest.mark.django_db
 FEB1 = dt.date(2026, 2, 1)
@@ -32,9 +31,7 @@ def accounts():
 def billed_names(django_capture_on_commit_callbacks):
     def bill(**terms):
         with django_capture_on_commit_callbacks(execute=True):
-            run = services.create_bill_run(
-                acting_user=None, invoice_date=FEB1, target_date=FEB1, **terms
-            )
+            run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1, **terms)
         return sorted(
             BillingDocument.objects.filter(bill_run=run).values_list("account__name", flat=True)
         )
@@ -65,7 +62,7 @@ def test_a_single_account_run_bills_that_account_only(accounts, billed_names):
 def test_billing_in_advance_dates_documents_on_the_invoice_date(django_capture_on_commit_callbacks):
     charge = ChargeFactory(charged_through=dt.date(2026, 3, 31))
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.create_bill_run(
+        run = create_bill_run(
             acting_user=None, invoice_date=dt.date(2026, 3, 1), target_date=dt.date(2026, 4, 30)
         )
     document = BillingDocument.objects.get(bill_run=run)
@@ -87,7 +84,7 @@ def test_excluded_charge_types_and_their_usage_are_left_untouched(
         price=Decimal("15"),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_bill_run(
+        create_bill_run(
             acting_user=None, invoice_date=FEB1, target_date=FEB1, charge_types=["OneTime"]
         )
     usage.refresh_from_db()

@@ -9,8 +9,15 @@ from accounts.models import Charge, UsageRecord
 from billruns import services
 from billruns.models import BillRun, BillRunEvent
 from billruns.services import BillRunError, IllegalTransition
+from invoicing import services as document_services
 from invoicing.models import BillingDocument, DocumentLine
-from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    ChargeFactory,
+    UsageRecordFactory,
+    UserFactory,
+    create_bill_run,
+)
 
 pytestmark = pytest.mark.django_db
 FEB1 = dt.date(2026, 2, 1)
@@ -42,7 +49,7 @@ def test_unposting_a_document_returns_its_posted_run_to_completed(run_now, user)
     ChargeFactory()
     run = services.post_bill_run(run=run_now(), acting_user=user)
     document = BillingDocument.objects.get()
-    services.unpost_document(document=document, acting_user=user)
+    document_services.unpost_document(document=document, acting_user=user)
     run.refresh_from_db()
     assert run.status == BillRun.Status.COMPLETED
     # Posting again finishes the rest.
@@ -82,7 +89,7 @@ def test_canceling_rolls_charges_and_usage_back_so_they_bill_again(run_now, user
 def test_a_run_with_posted_documents_cannot_be_canceled(run_now, user):
     ChargeFactory()
     run = run_now()
-    services.post_document(document=BillingDocument.objects.get(), acting_user=user)
+    document_services.post_document(document=BillingDocument.objects.get(), acting_user=user)
     with pytest.raises(IllegalTransition, match="has posted documents"):
         services.cancel_bill_run(run=run, acting_user=user)
 
@@ -100,7 +107,7 @@ def test_a_pending_run_can_be_canceled_and_then_never_starts(
 ):
     ChargeFactory()
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        run = services.create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
+        run = create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
     services.cancel_bill_run(run=run, acting_user=user)
     for callback in queued:
         callback()
@@ -110,15 +117,15 @@ def test_a_pending_run_can_be_canceled_and_then_never_starts(
 
 
 def test_terminating_keeps_written_documents_and_completes_the_run(
-    django_capture_on_commit_callbacks, user, monkeypatch, mailoutbox
+    django_capture_on_commit_callbacks, user, settings, mailoutbox
 ):
     from billruns.execution import bill_chunk
 
-    monkeypatch.setattr(services, "CHUNK_SIZE", 1)
+    settings.BILLCYCLE_CHUNK_SIZE = 1
     ChargeFactory()
     ChargeFactory()
     with django_capture_on_commit_callbacks(execute=False):
-        run = services.create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
+        run = create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
     first, second = run.chunks.order_by("sequence")
     bill_chunk(chunk_id=first.pk)
@@ -139,7 +146,7 @@ def test_a_chunk_racing_a_termination_undoes_its_own_work(
 
     ChargeFactory()
     with django_capture_on_commit_callbacks(execute=False):
-        run = services.create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
+        run = create_bill_run(acting_user=user, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
     chunk = run.chunks.get()
     services.terminate_bill_run(run=run, acting_user=user)
@@ -204,14 +211,14 @@ def test_bad_terms_are_refused_with_a_reason(user, terms, message):
     ChargeFactory()
     values = {"acting_user": user, "invoice_date": FEB1, "target_date": FEB1, **terms}
     with pytest.raises(BillRunError, match=message):
-        services.create_bill_run(**values)
+        create_bill_run(**values)
     assert not BillRun.objects.exists()
 
 
 def test_a_draft_account_cannot_be_billed_alone(user):
     account = AccountFactory(status="Draft")
     with pytest.raises(BillRunError, match="is Draft: only Active accounts are billed"):
-        services.create_bill_run(
+        create_bill_run(
             acting_user=user,
             invoice_date=FEB1,
             target_date=FEB1,

@@ -66,14 +66,13 @@ def run_completed(db, django_capture_on_commit_callbacks, operator):
     """A Completed run of one good account (Acme, two months of 100.00)."""
     import datetime as dt
 
-    from billruns import services
-    from tests.factories import ChargeFactory
+    from tests.factories import ChargeFactory, create_bill_run
 
     ChargeFactory(
         subscription__account__name="Acme", subscription__account__bill_to_name="Acme Ltd"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.create_bill_run(
+        run = create_bill_run(
             acting_user=operator, invoice_date=dt.date(2026, 2, 1), target_date=dt.date(2026, 2, 1)
         )
     run.refresh_from_db()

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billruns import emails, services
+from billruns import emails
 from billruns.models import BillRun
 from invoicing import pdf
 from invoicing.models import BillingDocument
@@ -22,6 +22,7 @@ from tests.factories import (
     ChargeFactory,
     DocumentLineFactory,
     UserFactory,
+    create_bill_run,
 )
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +172,7 @@ def test_a_posted_run_with_auto_email_sends_each_document_with_its_pdf(
     ChargeFactory(name="Platform fee", subscription__account__bill_to_email="ap@one.example")
     ChargeFactory(name="Support plan", subscription__account__bill_to_email="ap@two.example")
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.create_bill_run(
+        run = create_bill_run(
             acting_user=creator,
             invoice_date=dt.date(2026, 2, 1),
             target_date=dt.date(2026, 2, 1),

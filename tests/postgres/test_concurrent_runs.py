@@ -9,7 +9,7 @@ from billruns import services
 from billruns.execution import bill_chunk
 from billruns.models import BillRun
 from invoicing.models import BillingDocument, DocumentLine
-from tests.factories import ChargeFactory
+from tests.factories import ChargeFactory, create_bill_run
 from tests.postgres.test_constraints_postgres import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -19,15 +19,13 @@ FEB1 = dt.date(2026, 2, 1)
 def planned_run() -> BillRun:
     """A run planned into chunks whose tasks are not queued: the test bills them."""
     with transaction.atomic():
-        run = services.create_bill_run(
-            acting_user=None, invoice_date=FEB1, target_date=FEB1, enqueue=False
-        )
+        run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1, enqueue=False)
     services.start_bill_run(run_id=run.pk, enqueue=False)
     return run
 
 
-def test_two_runs_racing_over_the_same_accounts_bill_each_period_once(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_SIZE", 5)
+def test_two_runs_racing_over_the_same_accounts_bill_each_period_once(settings):
+    settings.BILLCYCLE_CHUNK_SIZE = 5
     charges = [ChargeFactory() for _ in range(20)]
     runs = [planned_run(), planned_run()]
     chunk_ids = [list(run.chunks.order_by("sequence").values_list("id", flat=True)) for run in runs]
@@ -52,8 +50,8 @@ def test_two_runs_racing_over_the_same_accounts_bill_each_period_once(monkeypatc
     assert numbers == [f"INV{n:08d}" for n in range(1, len(charges) + 1)]
 
 
-def test_two_workers_sharing_one_run_finish_it_with_nothing_missing_or_twice(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+def test_two_workers_sharing_one_run_finish_it_with_nothing_missing_or_twice(settings):
+    settings.BILLCYCLE_CHUNK_SIZE = 3
     charges = [ChargeFactory() for _ in range(25)]
     run = planned_run()
     chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from billruns.models import BillRun
-from billruns.services import BillRunError
+from core.errors import DomainError
 
 
 def parse_date(value: str, option: str) -> dt.date:
@@ -48,6 +48,6 @@ class RunTransitionCommand(BaseCommand):
         run = find_run(options["number"])
         try:
             run = self.transition(run=run, acting_user=find_user(options["user"]))
-        except BillRunError as error:
+        except DomainError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"{run.number} {run.status}.")

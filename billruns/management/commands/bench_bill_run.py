@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.demo import seed_demo_accounts
 from billruns import execution, services
 from billruns.models import BillRun
+from billruns.terms import RunTerms
 from invoicing.models import BillingDocument, DocumentLine
 
 DOCUMENT_COLUMNS = [
@@ -59,13 +60,15 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", default="2026-11-01", help="Seed date and target date.")
         parser.add_argument("--no-seed", action="store_true", help="Bill the data already there.")
         parser.add_argument(
-            "--chunk-size", type=int, default=services.CHUNK_SIZE, help="Accounts per chunk."
+            "--chunk-size",
+            type=int,
+            default=settings.BILLCYCLE_CHUNK_SIZE,
+            help="Accounts per chunk.",
         )
 
     def handle(self, *args, **options):
         if min(options["accounts"], options["workers"], options["chunk_size"]) < 1:
             raise CommandError("--accounts, --workers and --chunk-size must be at least 1.")
-        services.CHUNK_SIZE = options["chunk_size"]
         try:
             as_of = dt.date.fromisoformat(options["as_of"])
         except ValueError:
@@ -84,14 +87,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Seeded in {time.monotonic() - started:.1f} s")
 
         run = services.create_bill_run(
+            terms=RunTerms(invoice_date=as_of, target_date=as_of, name="bench_bill_run"),
             acting_user=None,
-            invoice_date=as_of,
-            target_date=as_of,
-            name="bench_bill_run",
             enqueue=False,
         )
         wall = time.monotonic()
-        services.start_bill_run(run_id=run.pk, enqueue=False)
+        services.start_bill_run(run_id=run.pk, enqueue=False, chunk_size=options["chunk_size"])
         chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))
         with CaptureQueriesContext(connection) as queries:
             first = execution.bill_chunk(chunk_id=chunk_ids[0])

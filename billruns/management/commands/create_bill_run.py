@@ -8,7 +8,9 @@ from django.utils import timezone
 from accounts.models import Account
 from billruns import execution, services
 from billruns.management.commands._common import find_user, parse_date
-from billruns.models import ALL_CHARGE_TYPES, BillRun, TargetType
+from billruns.models import BillRun
+from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType
+from core.errors import DomainError
 from core.progress import Progress
 
 
@@ -73,22 +75,24 @@ class Command(BaseCommand):
             raise CommandError("Choose a scope: --account, --batch, --bill-cycle-day or --all.")
         try:
             run = services.create_bill_run(
+                terms=RunTerms(
+                    invoice_date=invoice_date,
+                    target_date=target_date,
+                    target_type=target_type,
+                    account=account,
+                    batches=options["batch"],
+                    bill_cycle_day=options["bill_cycle_day"],
+                    charge_types=charge_types,
+                    auto_post=options["auto_post"],
+                    auto_email=options["auto_email"],
+                    no_email_for_zero_amount=options["no_email_for_zero_amount"],
+                    name=options["name"],
+                ),
                 acting_user=find_user(options["user"]),
-                invoice_date=invoice_date,
-                target_date=target_date,
-                target_type=target_type,
-                account=account,
-                batches=options["batch"],
-                bill_cycle_day=options["bill_cycle_day"],
-                charge_types=charge_types,
-                auto_post=options["auto_post"],
-                auto_email=options["auto_email"],
-                no_email_for_zero_amount=options["no_email_for_zero_amount"],
-                name=options["name"],
                 idempotency_key=options["idempotency_key"],
                 enqueue=not options["wait"],
             )
-        except services.BillRunError as error:
+        except DomainError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(run.number)
         if not options["wait"]:

@@ -1,0 +1,214 @@
+"""The bill run's state machine (DESIGN §4): one table, one way to move, one History.
+
+`TRANSITIONS` is the only place that says which statuses an action starts from and where it
+goes. Services enforce it with `move()` (a conditional UPDATE, so two workers or two clicks can
+never both make a transition, plus the History row) and `refuse()`; pages ask `can()` and
+`available_actions()` which buttons to show.
+"""
+
+import dataclasses
+import datetime as dt
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from billruns.errors import BillRunError, IllegalTransition
+from billruns.models import BillRun, BillRunEvent
+from invoicing.models import BillingDocument
+
+__all__ = ["Action", "BillRunError", "IllegalTransition", "TRANSITIONS", "can", "move"]
+
+DELETED = "Deleted"  # the to_status of the History row written when a run is removed
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    START = "start"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    TERMINATE = "terminate"
+    POST = "post"
+    FINISH_POSTING = "finish_posting"
+    STOP_POSTING = "stop_posting"
+    CANCEL = "cancel"
+    FINISH_CANCEL = "finish_cancel"
+    DELETE = "delete"
+    RETRY = "retry"
+    POST_DOCUMENT = "post_document"
+    UNPOST_DOCUMENT = "unpost_document"
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    sources: tuple[str, ...]  # in the order the refusal names them
+    target: str | None  # None: the action leaves the run's status as it is
+    verb: str  # "… only Completed runs can be {verb}."
+    permission: str = ""  # what a user needs to ask for it from a page
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.CREATE: Transition(("",), BillRun.Status.PENDING, "created", "billruns.add_billrun"),
+    Action.START: Transition((BillRun.Status.PENDING,), BillRun.Status.PROCESSING, "started"),
+    Action.COMPLETE: Transition(
+        (BillRun.Status.PROCESSING,), BillRun.Status.COMPLETED, "completed"
+    ),
+    Action.FAIL: Transition(
+        (BillRun.Status.PENDING, BillRun.Status.PROCESSING), BillRun.Status.ERROR, "failed"
+    ),
+    Action.TERMINATE: Transition(
+        (BillRun.Status.PROCESSING,),
+        BillRun.Status.COMPLETED,
+        "terminated",
+        "billruns.terminate_billrun",
+    ),
+    Action.POST: Transition(
+        (BillRun.Status.COMPLETED,),
+        BillRun.Status.POST_IN_PROGRESS,
+        "posted",
+        "billruns.post_billrun",
+    ),
+    Action.FINISH_POSTING: Transition(
+        (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.POSTED, "posted"
+    ),
+    Action.STOP_POSTING: Transition(
+        (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.COMPLETED, "stopped"
+    ),
+    Action.CANCEL: Transition(
+        (BillRun.Status.PENDING, BillRun.Status.COMPLETED, BillRun.Status.ERROR),
+        BillRun.Status.CANCEL_IN_PROGRESS,
+        "canceled",
+        "billruns.cancel_billrun",
+    ),
+    Action.FINISH_CANCEL: Transition(
+        (BillRun.Status.CANCEL_IN_PROGRESS,), BillRun.Status.CANCELED, "canceled"
+    ),
+    Action.DELETE: Transition(
+        (BillRun.Status.CANCELED, BillRun.Status.ERROR),
+        DELETED,
+        "deleted",
+        "billruns.delete_billrun",
+    ),
+    # Makes a new run for the failed accounts; this one stays as it is.
+    Action.RETRY: Transition(
+        (BillRun.Status.COMPLETED, BillRun.Status.ERROR, BillRun.Status.POSTED),
+        None,
+        "retried",
+        "billruns.add_billrun",
+    ),
+    # A run's documents are posted one by one only from a Completed run.
+    Action.POST_DOCUMENT: Transition(
+        (BillRun.Status.COMPLETED,), None, "posted", "invoicing.post_billingdocument"
+    ),
+    # A Posted run that loses a posted document is Completed again.
+    Action.UNPOST_DOCUMENT: Transition(
+        (BillRun.Status.POSTED,), BillRun.Status.COMPLETED, "unposted"
+    ),
+}
+
+
+def can(run: BillRun, action: Action, *, user=None) -> bool:
+    """Whether the run's status allows `action` (and, given a user, whether they may ask)."""
+    transition = TRANSITIONS[action]
+    if run.status not in transition.sources:
+        return False
+    return user is None or not transition.permission or user.has_perm(transition.permission)
+
+
+def available_actions(run: BillRun, *, user, documents: dict[str, int]) -> dict[str, bool]:
+    """The buttons of the run's page. `documents` counts the run's documents per status; the
+    services check the same conditions again, under a lock, when a button is pressed."""
+    posted = documents.get(BillingDocument.Status.POSTED, 0)
+    not_canceled = sum(
+        n for status, n in documents.items() if status != BillingDocument.Status.CANCELED
+    )
+    return {
+        "post": can(run, Action.POST, user=user),
+        "cancel": can(run, Action.CANCEL, user=user)
+        and (run.status == BillRun.Status.PENDING or not posted),
+        "terminate": can(run, Action.TERMINATE, user=user),
+        "delete": can(run, Action.DELETE, user=user) and not not_canceled,
+        "retry": can(run, Action.RETRY, user=user) and run.has_failures,
+    }
+
+
+def refuse(run: BillRun, action: Action) -> IllegalTransition:
+    """The refusal of `action` for the run's current status, read afresh."""
+    run.refresh_from_db(fields=["status"])
+    sources = TRANSITIONS[action].sources
+    allowed = " or ".join(filter(None, [", ".join(sources[:-1]), sources[-1]]))
+    return IllegalTransition(
+        f"{run.number} is {run.get_status_display()}: only {allowed} runs can be "
+        f"{TRANSITIONS[action].verb}."
+    )
+
+
+def move(
+    run: BillRun,
+    action: Action,
+    *,
+    actor=None,
+    now: dt.datetime | None = None,
+    message: str = "",
+    condition: Q | None = None,
+    **fields,
+) -> bool:
+    """Make `action`'s transition if the run is still in one of its sources, set `fields`,
+    and write the History row; False (nothing written) when the run was not there.
+
+    With several sources the row is locked first to learn which one it leaves. `condition`
+    narrows the claim further (finalising needs every chunk done).
+    """
+    transition = TRANSITIONS[action]
+    now = now or timezone.now()
+    with transaction.atomic():
+        source = transition.sources[0]
+        if len(transition.sources) > 1:
+            source = (
+                BillRun.objects.select_for_update()
+                .filter(pk=run.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if source not in transition.sources:
+                return False
+        claim = BillRun.objects.filter(pk=run.pk, status=source)
+        moved = (claim.filter(condition) if condition is not None else claim).update(
+            status=transition.target, updated_at=now, **fields
+        )
+        if not moved:
+            return False
+        record(
+            run,
+            from_status=source,
+            to_status=transition.target,
+            actor=actor,
+            now=now,
+            message=message,
+        )
+    run.status = transition.target
+    return True
+
+
+def record(
+    run: BillRun, *, from_status: str, to_status: str, actor=None, now=None, message: str = ""
+) -> BillRunEvent:
+    """One History row. `move()` writes it for every transition; creation, deletion and the
+    posting of one document, which move no existing status, write it here directly."""
+    return BillRunEvent.objects.create(
+        bill_run=run,
+        bill_run_number=run.number,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        at=now or timezone.now(),
+        message=message,
+    )
+
+
+def finish_in_worker(task: str, run: BillRun, acting_user) -> None:
+    """Queue the rest of a claimed transition (posting, canceling) once the claim commits."""
+    actor_id = acting_user.pk if acting_user else None
+    transaction.on_commit(lambda: async_task(task, run.pk, actor_id))

@@ -1,0 +1,139 @@
+"""A run's terms: what it bills (scope, dates, charge types) and what it does afterwards.
+
+`RunTerms` is built once where a run is asked for — the new run form, a schedule's firing, a
+retry, `create_bill_run`, the API — and passed whole to `services.create_bill_run`, which
+validates it with `RunTerms.validate()`. Each refusal sentence has one owner: the constants and
+functions below, used by the form, the model's validation and the service alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from accounts.models import BATCHES, Account, Charge
+from billruns.errors import BillRunError
+
+if TYPE_CHECKING:
+    from billruns.models import BillRun
+
+ALL_CHARGE_TYPES = tuple(choice.value for choice in Charge.ChargeType)
+# Zuora asks for confirmation beyond a year and refuses beyond ten.
+MAX_YEARS_AHEAD = 10
+
+NO_TARGET_DATE = "A target date is required: charges are billed up to it."
+NO_INVOICE_DATE = "An invoice date is required."
+NO_CHARGE_TYPE = "Include at least one charge type."
+BATCH_TWICE = "A batch is listed twice."
+SINGLE_NEEDS_ACCOUNT = "A single-account run needs its account."
+ONLY_SINGLE_NAMES_ACCOUNT = "Only a single-account run names an account."
+SINGLE_TAKES_NO_GROUPS = "A single-account run takes no batches or bill cycle day."
+DAY_RANGE = "A range of bill cycle days runs from the bill cycle day to 31."
+EMPTY_SCOPE = "No active account matches this scope: there is nothing to bill."
+
+
+def inactive_account(account: Account) -> str:
+    return (
+        f"Account {account.number} is {account.get_status_display()}: only Active accounts "
+        "are billed."
+    )
+
+
+class TargetType(models.TextChoices):
+    SINGLE_ACCOUNT = "SingleAccount", "Single account"
+    MULTIPLE_ACCOUNTS = "MultipleAccounts", "Multiple accounts"
+
+
+class InvalidTerms(BillRunError):
+    """Terms no run can have; the message is one of the sentences above."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunTerms:
+    """Scope, dates, charge types and options of one run. `retry_of` narrows the scope to the
+    failed accounts of that run; `bill_cycle_day_to` (a schedule's AsRunDay on a month's last
+    day) widens the bill cycle day to a range."""
+
+    invoice_date: dt.date | None = None
+    target_date: dt.date | None = None
+    target_type: str = TargetType.MULTIPLE_ACCOUNTS
+    account: Account | None = None
+    batches: tuple[str, ...] = ()
+    bill_cycle_day: int | None = None
+    bill_cycle_day_to: int | None = None
+    retry_of: BillRun | None = None
+    charge_types: tuple[str, ...] = ALL_CHARGE_TYPES
+    auto_post: bool = False
+    auto_email: bool = False
+    no_email_for_zero_amount: bool = False
+    name: str = ""
+
+    def __post_init__(self):
+        # Lists are welcome (forms, JSON); the value keeps tuples so it cannot change.
+        object.__setattr__(self, "batches", tuple(self.batches or ()))
+        object.__setattr__(self, "charge_types", tuple(self.charge_types or ()))
+
+    @classmethod
+    def of_run(cls, run: BillRun) -> RunTerms:
+        return cls(**{field.name: getattr(run, field.name) for field in dataclasses.fields(cls)})
+
+    @property
+    def single(self) -> bool:
+        return self.target_type == TargetType.SINGLE_ACCOUNT
+
+    def validate(self) -> None:
+        """Raise InvalidTerms with the first thing wrong, as one sentence."""
+        if self.target_date is None:
+            raise InvalidTerms(NO_TARGET_DATE)
+        if self.invoice_date is None:
+            raise InvalidTerms(NO_INVOICE_DATE)
+        if self.target_date.year > self.invoice_date.year + MAX_YEARS_AHEAD:
+            raise InvalidTerms(
+                f"The target date {self.target_date} is more than {MAX_YEARS_AHEAD} years ahead."
+            )
+        check_charge_types(self.charge_types)
+        if self.single:
+            if self.account is None:
+                raise InvalidTerms(SINGLE_NEEDS_ACCOUNT)
+            if self.account.status != Account.Status.ACTIVE:
+                raise InvalidTerms(inactive_account(self.account))
+            if self.batches or self.bill_cycle_day is not None:
+                raise InvalidTerms(SINGLE_TAKES_NO_GROUPS)
+        elif self.target_type == TargetType.MULTIPLE_ACCOUNTS:
+            if self.account is not None:
+                raise InvalidTerms(ONLY_SINGLE_NAMES_ACCOUNT)
+        else:
+            raise InvalidTerms(f"Unknown target type {self.target_type!r}.")
+        check_batches(self.batches)
+        if self.bill_cycle_day is not None and not 1 <= self.bill_cycle_day <= 31:
+            raise InvalidTerms(f"The bill cycle day {self.bill_cycle_day} is not between 1 and 31.")
+        if self.bill_cycle_day_to is not None and (
+            self.bill_cycle_day is None or not self.bill_cycle_day <= self.bill_cycle_day_to <= 31
+        ):
+            raise InvalidTerms(DAY_RANGE)
+
+    def model_fields(self) -> dict:
+        """The BillRun fields these terms fill, charge types in their canonical order."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        fields["batches"] = list(self.batches)
+        fields["charge_types"] = [t for t in ALL_CHARGE_TYPES if t in self.charge_types]
+        return fields
+
+
+def check_batches(batches) -> None:
+    bad = [b for b in batches if b not in BATCHES]
+    if bad:
+        raise InvalidTerms(f"Unknown batch {bad[0]!r}: use Batch1 … Batch50.")
+    if len(set(batches)) != len(batches):
+        raise InvalidTerms(BATCH_TWICE)
+
+
+def check_charge_types(charge_types) -> None:
+    if not charge_types:
+        raise InvalidTerms(NO_CHARGE_TYPE)
+    unknown = [t for t in charge_types if t not in ALL_CHARGE_TYPES]
+    if unknown:
+        raise InvalidTerms(f"Unknown charge type {unknown[0]!r}: use OneTime, Recurring or Usage.")
