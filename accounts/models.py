@@ -135,11 +135,6 @@ class Subscription(NumberedModel):
         return self.number
 
 
-class ChargeQuerySet(models.QuerySet):
-    def of_types(self, charge_types):
-        return self.filter(charge_type__in=charge_types)
-
-
 class Charge(NumberedModel):
     """A subscription's rate plan charge. A negative price is a credit."""
 
@@ -202,8 +197,6 @@ class Charge(NumberedModel):
     charged_through = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ChargeQuerySet.as_manager()
 
     class Meta:
         ordering = ["number"]

@@ -34,6 +34,10 @@ def account_list(*, queryset: QuerySet[Account] | None = None) -> QuerySet[Accou
     return queryset.only(*LIST_COLUMNS)
 
 
+def any_account() -> bool:
+    return Account.objects.exists()
+
+
 @dataclass(frozen=True)
 class AccountDetail:
     account: Account
@@ -67,6 +71,8 @@ def account_detail(
 
     pending_usage = Paginator(
         UsageRecord.objects.filter(account=account, status=UsageRecord.Status.PENDING)
+        # Late: dated in a period the charge has already billed, which no run bills again.
+        .annotate(late=Q(usage_date__lte=F("charge__charged_through")))
         .select_related("charge")
         .only("usage_date", "quantity", "source", "charge__number", "charge__name", "charge__uom")
         .order_by("-usage_date", "-id"),

@@ -33,7 +33,7 @@ def list_view(request):
     page_obj = paginate(request, filterset.qs)
     # Only an empty page asks whether there are accounts at all, to say what to do next.
     any_accounts = bool(page_obj.object_list) or (
-        filterset.is_filtering and Account.objects.exists()
+        filterset.is_filtering and selectors.any_account()
     )
     return render(
         request,

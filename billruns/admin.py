@@ -80,6 +80,7 @@ class BillRunAdmin(EditableFieldsOnlyAdmin):
                     "number_of_accounts",
                     "documents_summary",
                     "number_of_zero_amount_invoices",
+                    "number_of_late_usage",
                     "invoice_amount",
                     "credit_memo_amount",
                     "amounts_by_currency",

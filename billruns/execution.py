@@ -25,7 +25,6 @@ from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
 from billruns.services.finalize import finalize_bill_run
 from core.bulk import BulkWriter
-from core.numbering import next_numbers
 from invoicing.models import BillingDocument, DocumentLine
 from invoicing.rating.engine import (
     AccountInput,
@@ -82,6 +81,7 @@ class ChunkResult:
     credit_memos: int = 0
     failures: int = 0
     lines: int = 0
+    late_usage: int = 0
     amounts: dict = field(default_factory=dict)  # currency → {"invoice": D, "credit_memo": D}
 
     def add_document(self, kind: str, currency: str, amount: Decimal) -> None:
@@ -126,7 +126,10 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     now = now or timezone.now()
     if not claim_chunk(chunk_id, now=now):
         return None
-    chunk = BillRunChunk.objects.select_related("bill_run").get(pk=chunk_id)
+    # The run's account and retried run too: its scope (RunTerms.of_run) reads both.
+    chunk = BillRunChunk.objects.select_related(
+        "bill_run", "bill_run__account", "bill_run__retry_of"
+    ).get(pk=chunk_id)
     started = time.monotonic()
     try:
         result = _write_chunk(chunk, now=now, started=started)
@@ -250,6 +253,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             for charge in account_charges
         }
         _write_documents(run, ratings, terms, read_through, result)
+        result.late_usage = sum(len(rating.late_usage_ids) for rating in ratings)
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -263,6 +267,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             number_of_credit_memos=result.credit_memos,
             number_of_failures=result.failures,
             number_of_lines=result.lines,
+            number_of_late_usage=result.late_usage,
             amounts_by_currency={
                 currency: {kind: str(amount) for kind, amount in totals.items()}
                 for currency, totals in result.amounts.items()
@@ -357,10 +362,7 @@ def _write_documents(
     line_ids = iter(writer.reserve_ids(DocumentLine, line_count))
     # Numbers last, just before the insert: the sequence row stays locked until commit, so the
     # less work after it, the less other workers wait.
-    numbers = {
-        kind: iter(next_numbers(prefix, sum(r.document.kind == kind for r in rated)))
-        for kind, prefix in BillingDocument.NUMBER_PREFIXES.items()
-    }
+    numbers = BillingDocument.reserve_numbers(r.document.kind for r in rated)
     now = timezone.now()
     documents, lines, usage = [], [], []
     for rating, document_id in zip(rated, document_ids, strict=True):

@@ -147,6 +147,9 @@ class BillRun(BillRunTerms, NumberedModel):
     number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
     number_of_credit_memos = models.PositiveIntegerField(default=0)
     number_of_failures = models.PositiveIntegerField(default=0)
+    # Pending usage dated in a period its charge had already billed: left Pending, as Zuora
+    # ignores usage loaded into an invoiced period (each account's page marks it Late).
+    number_of_late_usage = models.PositiveIntegerField(default=0)
     invoice_amount = models.DecimalField(**AMOUNT, default=0)
     credit_memo_amount = models.DecimalField(**AMOUNT, default=0)
     # {"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: amounts of different currencies
@@ -277,6 +280,7 @@ class BillRunChunk(models.Model):
     number_of_credit_memos = models.PositiveIntegerField(default=0)
     number_of_failures = models.PositiveIntegerField(default=0)
     number_of_lines = models.PositiveIntegerField(default=0)
+    number_of_late_usage = models.PositiveIntegerField(default=0)
     amounts_by_currency = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True)
 

@@ -66,6 +66,16 @@ def bill_run_list() -> QuerySet[BillRun]:
     return BillRun.objects.select_related("account", "created_by", "retry_of").only(*LIST_FIELDS)
 
 
+def run_created_with(idempotency_key: str) -> BillRun | None:
+    """The run a form (or an API call) already created with this key, if any."""
+    return BillRun.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def run_or_none(pk: int) -> BillRun | None:
+    """The run, or None once it is deleted (the progress fragment polls it)."""
+    return BillRun.objects.filter(pk=pk).first()
+
+
 def bill_run_detail() -> QuerySet[BillRun]:
     """A run with every user and link its page names, in one query."""
     return BillRun.objects.select_related(

@@ -64,7 +64,7 @@ def create_view(request):
     if request.method == "POST":
         form = BillRunForm(request.POST)
         key = request.POST.get("idempotency_key")
-        earlier = BillRun.objects.filter(idempotency_key=key).first() if key else None
+        earlier = selectors.run_created_with(key) if key else None
         if earlier is not None:
             messages.info(request, f"{earlier.number} was already created from this form.")
             return redirect(earlier)
@@ -186,7 +186,7 @@ def detail_view(request, pk):
 def progress_view(request, pk):
     """The progress fragment the detail page polls; once the run settles, reload the page so
     its counts and tabs show the result."""
-    run = BillRun.objects.filter(pk=pk).first()
+    run = selectors.run_or_none(pk)
     if run is None or run.status not in LIVE_STATUSES:
         response = HttpResponse(status=204)
         if run is None:  # deleted meanwhile

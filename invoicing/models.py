@@ -1,5 +1,8 @@
 """Billing documents (invoices and credit memos) and their lines."""
 
+from collections import Counter
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -35,7 +38,7 @@ class BillingDocument(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # Gapless per kind; null only until the writing transaction (or the run's finalisation)
-    # assigns it with assign_numbers().
+    # numbers it with reserve_numbers().
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="documents"
@@ -117,18 +120,18 @@ class BillingDocument(models.Model):
         return self.amount == 0
 
     @classmethod
-    def assign_numbers(cls, documents, *, using: str | None = None) -> None:
-        """Number unnumbered documents, one sequence statement per kind.
+    def reserve_numbers(cls, kinds: Iterable[str], *, using: str | None = None) -> dict:
+        """Each kind → an iterator over the next numbers of its sequence, as many as `kinds`
+        holds of it, one sequence statement per kind.
 
         Call it inside the transaction that writes the documents, so a rollback returns the
         numbers and the sequence stays gapless.
         """
-        for kind, prefix in cls.NUMBER_PREFIXES.items():
-            unnumbered = [doc for doc in documents if doc.kind == kind and not doc.number]
-            for doc, number in zip(
-                unnumbered, next_numbers(prefix, len(unnumbered), using=using), strict=True
-            ):
-                doc.number = number
+        counts = Counter(kinds)
+        return {
+            kind: iter(next_numbers(prefix, counts[kind], using=using))
+            for kind, prefix in cls.NUMBER_PREFIXES.items()
+        }
 
 
 class KindManager(models.Manager):

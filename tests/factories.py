@@ -134,3 +134,12 @@ def create_bill_run(**kwargs):
     options = {name: kwargs.pop(name) for name in list(kwargs) if name in RUN_CREATION_OPTIONS}
     options.setdefault("acting_user", None)
     return services.create_bill_run(terms=RunTerms(**kwargs), **options)
+
+
+def number_documents(documents) -> None:
+    """Number documents built in a test as the chunk writer does: one block per kind."""
+    from invoicing.models import BillingDocument
+
+    numbers = BillingDocument.reserve_numbers(document.kind for document in documents)
+    for document in documents:
+        document.number = next(numbers[document.kind])

@@ -6,7 +6,7 @@ from django_q.tasks import async_task
 from billruns import terms as run_terms
 from billruns.errors import BillRunError
 from billruns.models import BillRun
-from billruns.selectors import accounts_in_scope
+from billruns.selectors import accounts_in_scope, run_created_with
 from billruns.services.lifecycle import TRANSITIONS, Action, record
 from billruns.terms import RunTerms
 
@@ -25,7 +25,7 @@ def create_bill_run(
     first run. Raises BillRunError (one sentence) for terms no run can have or an empty scope.
     """
     if idempotency_key:
-        existing = BillRun.objects.filter(idempotency_key=idempotency_key).first()
+        existing = run_created_with(idempotency_key)
         if existing is not None:
             return existing
     terms.validate()
@@ -45,9 +45,7 @@ def create_bill_run(
                 run.save()
         except IntegrityError:
             # Another request created the run with this key between our check and insert.
-            if idempotency_key and (
-                existing := BillRun.objects.filter(idempotency_key=idempotency_key).first()
-            ):
+            if idempotency_key and (existing := run_created_with(idempotency_key)):
                 return existing
             raise
         record(

@@ -23,6 +23,7 @@ STATISTICS = (
     "number_of_zero_amount_invoices",
     "number_of_credit_memos",
     "number_of_failures",
+    "number_of_late_usage",
 )
 
 

@@ -618,3 +618,26 @@ def test_a_viewer_is_refused_every_transition(client, viewer, action):
 def test_transitions_take_post_only(logged_in, completed_run):
     response = logged_in.get(reverse("billruns:post", args=[completed_run.pk]))
     assert response.status_code == 405
+
+
+def test_usage_of_a_period_already_billed_is_reported_late_on_the_run_and_the_account(
+    run_now, logged_in
+):
+    usage = UsageRecordFactory(
+        usage_date=dt.date(2026, 1, 10), charge__charged_through=dt.date(2026, 1, 31)
+    )
+    run = run_now()
+    usage.refresh_from_db()
+    assert (usage.status, run.number_of_late_usage) == ("Pending", 1)
+    run_page = logged_in.get(run.get_absolute_url()).content.decode()
+    assert "1 usage record arrived for periods already billed and stays Pending" in run_page
+    account_page = logged_in.get(usage.account.get_absolute_url()).content.decode()
+    assert ">Late</span>" in account_page
+
+
+def test_usage_not_yet_billed_is_not_late(run_now, logged_in):
+    usage = UsageRecordFactory(usage_date=dt.date(2026, 2, 10))
+    run = run_now()
+    assert run.number_of_late_usage == 0
+    assert 'id="late-usage"' not in logged_in.get(run.get_absolute_url()).content.decode()
+    assert ">Late</span>" not in logged_in.get(usage.account.get_absolute_url()).content.decode()

@@ -9,7 +9,7 @@ from accounts.models import Account
 from billruns.models import BillRun
 from core.numbering import next_numbers
 from invoicing.models import BillingDocument
-from tests.factories import AccountFactory, BillingDocumentFactory, ChargeFactory
+from tests.factories import AccountFactory, BillingDocumentFactory, ChargeFactory, number_documents
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def write_documents(kinds: list[str], *, fail: bool = False) -> list[BillingDocu
     account = AccountFactory()
     documents = [BillingDocumentFactory.build(account=account, kind=kind) for kind in kinds]
     with transaction.atomic():
-        BillingDocument.assign_numbers(documents)
+        number_documents(documents)
         BillingDocument.objects.bulk_create(documents)
         if fail:
             raise Boom
@@ -91,7 +91,7 @@ def test_numbers_are_unique_across_many_blocks():
     for size in (1, 5, 2, 7):
         with transaction.atomic():
             docs = [BillingDocumentFactory.build(account=account) for _ in range(size)]
-            BillingDocument.assign_numbers(docs)
+            number_documents(docs)
             BillingDocument.objects.bulk_create(docs)
     values = sorted(int(n[3:]) for n in BillingDocument.objects.values_list("number", flat=True))
     assert values == list(range(1, 16))

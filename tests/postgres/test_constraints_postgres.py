@@ -10,6 +10,7 @@ from tests.factories import (
     AccountFactory,
     BillingDocumentFactory,
     DocumentLineFactory,
+    number_documents,
 )
 
 pytestmark = pytest.mark.postgres
@@ -100,7 +101,7 @@ def test_concurrent_writers_get_distinct_gapless_numbers():
         def target():
             with transaction.atomic():
                 docs = [BillingDocumentFactory.build(account=account) for _ in range(count)]
-                BillingDocument.assign_numbers(docs)
+                number_documents(docs)
                 BillingDocument.objects.bulk_create(docs)
                 if fail:
                     raise RuntimeError("crash after numbering")
