@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 
 import pytest
@@ -67,3 +68,31 @@ def viewer(db, django_user_model):
     )
     user.groups.add(role("Billing Viewer"))
     return user
+
+
+RUN_DATE = dt.date(2026, 2, 1)
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="olivia", email="olivia@example.com")
+
+
+@pytest.fixture
+def run_now(django_capture_on_commit_callbacks, user):
+    """Create a run and bill it inline (django-q2 sync mode, after-commit hooks run)."""
+
+    def create(**terms):
+        terms.setdefault("acting_user", user)
+        terms.setdefault("invoice_date", RUN_DATE)
+        terms.setdefault("target_date", RUN_DATE)
+        from tests.factories import create_bill_run
+
+        with django_capture_on_commit_callbacks(execute=True):
+            run = create_bill_run(**terms)
+        run.refresh_from_db()
+        return run
+
+    return create
