@@ -92,6 +92,11 @@ class Account(NumberedModel):
             models.Index(fields=["name"], name="acct_name_idx"),
         ]
 
+    @property
+    def is_billable(self) -> bool:
+        """Only Active accounts are billed (the same rule as AccountQuerySet.billable)."""
+        return self.status == self.Status.ACTIVE
+
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
 

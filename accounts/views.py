@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import imports, selectors
@@ -77,13 +77,9 @@ def autocomplete_view(request):
 
 def _bill_url(request, account: Account) -> str | None:
     """The new bill run form for this account, for those who may bill it and when it is billable."""
-    if account.status != Account.Status.ACTIVE or not request.user.has_perm("billruns.add_billrun"):
+    if not account.is_billable or not request.user.has_perm("billruns.add_billrun"):
         return None
-    try:
-        url = reverse("billruns:create")
-    except NoReverseMatch:  # the form's page is not installed yet: no button rather than a crash
-        return None
-    return f"{url}?{urlencode({'account': account.number})}"
+    return f"{reverse('billruns:create')}?{urlencode({'account': account.number})}"
 
 
 def importable_kinds(user) -> list[str]:

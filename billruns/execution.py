@@ -24,6 +24,7 @@ from accounts.models import Charge, UsageRecord
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
 from billruns.services.finalize import finalize_bill_run
+from billruns.services.lifecycle import TRANSITIONS, Action
 from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
 from invoicing.rating.engine import (
@@ -37,6 +38,7 @@ from invoicing.rating.engine import (
 from invoicing.rating.terms import DocumentKind
 
 logger = logging.getLogger(__name__)
+BILLING = TRANSITIONS[Action.BILL_CHUNK]
 
 # A chunk still Running after this long belongs to a dead worker and may be taken over.
 STALE_AFTER = dt.timedelta(minutes=15)
@@ -112,7 +114,7 @@ def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
     )
     if not claimed:
         return False
-    if BillRun.objects.filter(chunks__pk=chunk_id, status=BillRun.Status.PROCESSING).exists():
+    if BillRun.objects.filter(chunks__pk=chunk_id, status__in=BILLING.sources).exists():
         return True
     # Terminated or canceled meanwhile: hand the chunk back untouched.
     BillRunChunk.objects.filter(pk=chunk_id, status=BillRunChunk.Status.RUNNING).update(
@@ -276,7 +278,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
         )
         if not finished:
             raise ChunkTakenOver  # undo everything: the worker that took over bills it
-        counted = BillRun.objects.filter(pk=run.pk, status=BillRun.Status.PROCESSING).update(
+        counted = BillRun.objects.filter(pk=run.pk, status__in=BILLING.sources).update(
             chunks_done=F("chunks_done") + 1, updated_at=now
         )
         if not counted:

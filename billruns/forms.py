@@ -1,7 +1,8 @@
-"""The new bill run form: turns what the operator typed into the terms create_bill_run takes.
+"""The bill run forms: turn what the operator typed into a run's terms (billruns.terms).
 
-Business rules stay in billruns.services; the form only parses input, asks for the account
-behind a number, and asks for a confirmation when the target date is far ahead (Zuora does).
+The terms' rules stay in RunTerms.validate and the services; a form only parses input, asks for
+the account behind a number, and asks for a confirmation when the target date is far ahead
+(Zuora does).
 """
 
 import datetime as dt
@@ -83,7 +84,7 @@ class BillRunTermsForm(forms.Form):
         account = Account.objects.filter(number=number).first()
         if account is None:
             raise forms.ValidationError(f"No account has the number {number}.")
-        if account.status != Account.Status.ACTIVE:
+        if not account.is_billable:
             raise forms.ValidationError(terms.inactive_account(account))
         return account
 

@@ -1,7 +1,8 @@
 """Bill runs, their schedules, and the bookkeeping of their execution.
 
-Status transitions are never made here: every one goes through a function in billruns/services.py
-that checks the source status under a lock and appends a BillRunEvent (DESIGN §4).
+Status transitions are never made here: every one goes through billruns/services/, whose
+lifecycle.move() claims the source status that its TRANSITIONS table names with a conditional
+UPDATE and appends a BillRunEvent (DESIGN §4).
 """
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from accounts.models import BATCHES, BILL_CYCLE_DAY_VALIDATORS
+from accounts.models import BILL_CYCLE_DAY_VALIDATORS
 from billruns import terms
 from billruns.terms import ALL_CHARGE_TYPES, TargetType
 from core.numbering import NumberedModel
@@ -23,23 +24,24 @@ def default_charge_types() -> list[str]:
 
 
 def validate_batches(value) -> None:
-    if not isinstance(value, list) or any(item not in BATCHES for item in value):
-        raise ValidationError(
-            "Batches must be a list of Batch1 … Batch50 (empty for all batches).",
-            code="invalid_batches",
-        )
-    if len(set(value)) != len(value):
-        raise ValidationError(terms.BATCH_TWICE, code="duplicate_batches")
+    """The model's side of RunTerms' batch rule: the same sentences, as a ValidationError."""
+    if not isinstance(value, list):
+        raise ValidationError("Batches must be a list (empty for all batches).", code="invalid")
+    try:
+        terms.check_batches(value)
+    except terms.InvalidTerms as error:
+        raise ValidationError(str(error), code="invalid_batches") from None
 
 
 def validate_charge_types(value) -> None:
-    if not isinstance(value, list) or not value:
-        raise ValidationError(terms.NO_CHARGE_TYPE, code="no_charge_types")
-    if any(item not in ALL_CHARGE_TYPES for item in value) or len(set(value)) != len(value):
-        raise ValidationError(
-            "Charge types must be distinct values of OneTime, Recurring, Usage.",
-            code="invalid_charge_types",
-        )
+    if not isinstance(value, list):
+        raise ValidationError("Charge types must be a list.", code="invalid")
+    try:
+        terms.check_charge_types(value)
+    except terms.InvalidTerms as error:
+        raise ValidationError(str(error), code="invalid_charge_types") from None
+    if len(set(value)) != len(value):
+        raise ValidationError("A charge type is listed twice.", code="invalid_charge_types")
 
 
 class BillRunTerms(models.Model):
@@ -83,7 +85,35 @@ class BillRunTerms(models.Model):
             raise ValidationError({"account": terms.ONLY_SINGLE_NAMES_ACCOUNT})
 
 
-class BillRun(BillRunTerms, NumberedModel):
+class RunCounters(models.Model):
+    """What a run counts, kept per chunk as it is billed and added up for the run."""
+
+    number_of_accounts = models.PositiveIntegerField(default=0)
+    number_of_invoices = models.PositiveIntegerField(default=0)
+    number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
+    number_of_credit_memos = models.PositiveIntegerField(default=0)
+    number_of_failures = models.PositiveIntegerField(default=0)
+    # Pending usage dated in a period its charge had already billed: left Pending, as Zuora
+    # ignores usage loaded into an invoiced period (each account's page marks it Late).
+    number_of_late_usage = models.PositiveIntegerField(default=0)
+    # {"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: amounts of different currencies
+    # are never added together, so the per-currency totals are the ones a page shows.
+    amounts_by_currency = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    COUNTS = (
+        "number_of_accounts",
+        "number_of_invoices",
+        "number_of_zero_amount_invoices",
+        "number_of_credit_memos",
+        "number_of_failures",
+        "number_of_late_usage",
+    )
+
+
+class BillRun(BillRunTerms, RunCounters, NumberedModel):
     NUMBER_PREFIX = "BR-"
 
     class RunType(models.TextChoices):
@@ -141,20 +171,10 @@ class BillRun(BillRunTerms, NumberedModel):
     canceled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Statistics, written once by the finalising chunk (money added up in Python, never SQL SUM).
-    number_of_accounts = models.PositiveIntegerField(default=0)
-    number_of_invoices = models.PositiveIntegerField(default=0)
-    number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
-    number_of_credit_memos = models.PositiveIntegerField(default=0)
-    number_of_failures = models.PositiveIntegerField(default=0)
-    # Pending usage dated in a period its charge had already billed: left Pending, as Zuora
-    # ignores usage loaded into an invoiced period (each account's page marks it Late).
-    number_of_late_usage = models.PositiveIntegerField(default=0)
+    # Statistics (RunCounters), written by finalize_bill_run or terminate_bill_run from the
+    # chunks' counters (money added up in Python, never SQL SUM).
     invoice_amount = models.DecimalField(**AMOUNT, default=0)
     credit_memo_amount = models.DecimalField(**AMOUNT, default=0)
-    # {"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: amounts of different currencies
-    # are never added together, so the per-currency totals are the ones a page shows.
-    amounts_by_currency = models.JSONField(default=dict, blank=True)
     total_time_ms = models.PositiveBigIntegerField(null=True, blank=True)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
@@ -224,7 +244,7 @@ class BillRun(BillRunTerms, NumberedModel):
             ("terminate_billrun", "Can terminate bill runs"),
         ]
 
-    # Statuses after which nothing about the run may be edited by hand.
+    # Statuses in which a run may still be edited by hand (its name, in the admin).
     EDITABLE_STATUSES = frozenset({Status.PENDING})
 
     def __str__(self) -> str:
@@ -256,7 +276,7 @@ class BillRun(BillRunTerms, NumberedModel):
         return self.status in self.EDITABLE_STATUSES
 
 
-class BillRunChunk(models.Model):
+class BillRunChunk(RunCounters):
     """A contiguous range of a run's account ids, fixed when the run is planned."""
 
     class Status(models.TextChoices):
@@ -274,14 +294,7 @@ class BillRunChunk(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
-    number_of_accounts = models.PositiveIntegerField(default=0)
-    number_of_invoices = models.PositiveIntegerField(default=0)
-    number_of_zero_amount_invoices = models.PositiveIntegerField(default=0)
-    number_of_credit_memos = models.PositiveIntegerField(default=0)
-    number_of_failures = models.PositiveIntegerField(default=0)
     number_of_lines = models.PositiveIntegerField(default=0)
-    number_of_late_usage = models.PositiveIntegerField(default=0)
-    amounts_by_currency = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True)
 
     class Meta:

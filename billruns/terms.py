@@ -1,7 +1,7 @@
 """A run's terms: what it bills (scope, dates, charge types) and what it does afterwards.
 
 `RunTerms` is built once where a run is asked for — the new run form, a schedule's firing, a
-retry, `create_bill_run`, the API — and passed whole to `services.create_bill_run`, which
+retry, `manage.py create_bill_run` (and the API of DESIGN §10) — and passed whole to `services.create_bill_run`, which
 validates it with `RunTerms.validate()`. Each refusal sentence has one owner: the constants and
 functions below, used by the form, the model's validation and the service alike.
 """
@@ -98,7 +98,7 @@ class RunTerms:
         if self.single:
             if self.account is None:
                 raise InvalidTerms(SINGLE_NEEDS_ACCOUNT)
-            if self.account.status != Account.Status.ACTIVE:
+            if not self.account.is_billable:
                 raise InvalidTerms(inactive_account(self.account))
             if self.batches or self.bill_cycle_day is not None:
                 raise InvalidTerms(SINGLE_TAKES_NO_GROUPS)
@@ -131,8 +131,8 @@ def check_batches(batches) -> None:
         raise InvalidTerms(BATCH_TWICE)
 
 
-def check_charge_types(charge_types) -> None:
-    if not charge_types:
+def check_charge_types(charge_types, *, may_be_empty: bool = False) -> None:
+    if not charge_types and not may_be_empty:
         raise InvalidTerms(NO_CHARGE_TYPE)
     unknown = [t for t in charge_types if t not in ALL_CHARGE_TYPES]
     if unknown:

@@ -17,6 +17,7 @@ from billruns import selectors, services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
 from billruns.models import BillRun
+from billruns.services.lifecycle import TRANSITIONS, Action
 from billruns.terms import RunTerms
 from core.errors import DomainError
 from core.paging import paginate
@@ -201,13 +202,12 @@ def progress_view(request, pk):
     )
 
 
-def _transition_view(
-    permission: str, act: Callable[[BillRun, object], object], done: str
-) -> Callable:
-    """A POST-only view that calls one service and reports its result as a message."""
+def _transition_view(action: Action, act: Callable[[BillRun, object], object], done: str):
+    """A POST-only view that calls one service and reports its result as a message; the
+    permission it needs is the transition table's."""
 
     @require_POST
-    @permission_required(permission, raise_exception=True)
+    @permission_required(TRANSITIONS[action].permission, raise_exception=True)
     def view(request, pk):
         run = get_object_or_404(BillRun, pk=pk)
         try:
@@ -227,27 +227,27 @@ def _transition_view(
 
 
 post_view = _transition_view(
-    "billruns.post_billrun",
+    Action.POST,
     lambda run, user: services.post_bill_run(run=run, acting_user=user, background=True),
     "{number} is being posted: its documents become final.",
 )
 cancel_view = _transition_view(
-    "billruns.cancel_billrun",
+    Action.CANCEL,
     lambda run, user: services.cancel_bill_run(run=run, acting_user=user, background=True),
     "{number} is being canceled: its documents are voided and its charges can be billed again.",
 )
 terminate_view = _transition_view(
-    "billruns.terminate_billrun",
+    Action.TERMINATE,
     lambda run, user: services.terminate_bill_run(run=run, acting_user=user),
     "{number} terminated: the documents already written stay.",
 )
 delete_view = _transition_view(
-    "billruns.delete_billrun",
+    Action.DELETE,
     lambda run, user: services.delete_bill_run(run=run, acting_user=user),
     "{number} deleted; its History is kept in the audit trail.",
 )
 retry_view = _transition_view(
-    "billruns.add_billrun",
+    Action.RETRY,
     lambda run, user: services.retry_failed_accounts(run=run, acting_user=user),
     "{new} created to retry the failed accounts of {number}.",
 )

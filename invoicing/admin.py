@@ -80,7 +80,8 @@ class BillingDocumentAdmin(EditableFieldsOnlyAdmin):
     search_fields = ("number", "account__number", "account__name")
     search_help_text = "Document number, account number or account name."
     sortable_by = ("number", "document_date")
-    # Newest first by primary key: the model's date ordering has no index of its own.
+    # Newest first by primary key, like the rows were written: the admin adds its own tie-breaks
+    # to the model's (document_date, id) ordering, which its index then no longer serves.
     ordering = ("-id",)
     show_full_result_count = False
     list_per_page = BIG_TABLE_PAGE

@@ -37,8 +37,7 @@ class BillingDocument(models.Model):
     NUMBER_PREFIXES = {Kind.INVOICE: "INV", Kind.CREDIT_MEMO: "CM"}
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    # Gapless per kind; null only until the writing transaction (or the run's finalisation)
-    # numbers it with reserve_numbers().
+    # Gapless per kind, from reserve_numbers() in the transaction that writes the document.
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="documents"

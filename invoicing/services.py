@@ -45,6 +45,11 @@ def can_post(document: BillingDocument) -> bool:
     return document.bill_run_id is None or _run_gate is None or _run_gate.allows_posting(document)
 
 
+def can_unpost(document: BillingDocument) -> bool:
+    """Whether the page offers Set back to Draft."""
+    return document.status == BillingDocument.Status.POSTED
+
+
 def post_document(*, document: BillingDocument, acting_user, now=None) -> BillingDocument:
     """Draft → Posted."""
     now = now or timezone.now()

@@ -47,6 +47,7 @@ def detail_view(request, pk):
             # A run's drafts are posted one by one only once the run allows it (the service
             # refuses otherwise; the button is not offered).
             "can_post": services.can_post(document),
+            "can_unpost": services.can_unpost(document),
         },
     )
 

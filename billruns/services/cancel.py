@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Charge, UsageRecord
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun
-from billruns.services.lifecycle import Action, can, finish_in_worker, move, refuse
+from billruns.services.lifecycle import Action, can, claim_then_finish, move, refuse
 from core.bulk import BulkWriter
 from core.iterables import batched
 from invoicing.models import BillingDocument, DocumentLine
@@ -21,14 +21,14 @@ ROLLBACK_BATCH = 5_000
 def cancel_bill_run(
     *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
 ) -> BillRun:
-    """Pending, Completed or Error → CancelInProgress → Canceled.
+    """Cancel the run (its sources: TRANSITIONS[Action.CANCEL]) → CancelInProgress → Canceled.
 
     The claim is immediate; the roll back (documents canceled, their lines freed for rebilling,
     the charges' charged_through rolled back to before the run's first line and its usage
     returned to Pending, in one transaction) runs here, or in a worker with background=True.
     """
-    now = now or timezone.now()
-    with transaction.atomic():
+
+    def refuse_unless_cancelable() -> None:
         # Locked: posting one of its documents locks the run too, so none is posted meanwhile.
         if not can(BillRun.objects.select_for_update().get(pk=run.pk), Action.CANCEL):
             raise refuse(run, Action.CANCEL)
@@ -38,14 +38,16 @@ def cancel_bill_run(
             raise IllegalTransition(
                 f"{run.number} has posted documents: set them back to Draft before canceling."
             )
-        if not move(run, Action.CANCEL, actor=acting_user, now=now, updated_by=acting_user):
-            raise refuse(run, Action.CANCEL)
-        if background:
-            finish_in_worker("billruns.tasks.finish_cancel", run, acting_user)
-    if background:
-        run.refresh_from_db()
-        return run
-    return finish_cancel(run_id=run.pk, acting_user=acting_user, now=now)
+
+    return claim_then_finish(
+        run,
+        Action.CANCEL,
+        acting_user=acting_user,
+        now=now or timezone.now(),
+        background=background,
+        finish=finish_cancel,
+        before_claim=refuse_unless_cancelable,
+    )
 
 
 def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
@@ -53,7 +55,7 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
     now = now or timezone.now()
     with transaction.atomic():
         run = BillRun.objects.select_for_update().get(pk=run_id)
-        if run.status != BillRun.Status.CANCEL_IN_PROGRESS:
+        if not can(run, Action.FINISH_CANCEL):
             return run
         _roll_back_run(run)
         move(

@@ -5,7 +5,7 @@ import datetime as dt
 
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun
-from billruns.services.lifecycle import Action, can, move, record
+from billruns.services.lifecycle import Action, allowed_statuses, can, move, record
 
 
 class DocumentsOfRuns:
@@ -23,7 +23,8 @@ class DocumentsOfRuns:
         if not can(run, Action.POST_DOCUMENT):
             raise IllegalTransition(
                 f"{document} belongs to {run.number}, which is {run.get_status_display()}: "
-                "documents are posted one by one only from a Completed run."
+                f"documents are posted one by one only from a {allowed_statuses(Action.POST_DOCUMENT)} "
+                "run."
             )
 
     def after_post(self, document, *, actor, now: dt.datetime) -> None:

@@ -10,21 +10,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billruns import emails
-from billruns.models import BillRun, BillRunChunk
-from billruns.services.lifecycle import Action, move
+from billruns.models import BillRun, BillRunChunk, RunCounters
+from billruns.services.lifecycle import Action, can, move
 from billruns.services.post import post_bill_run
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-STATISTICS = (
-    "number_of_accounts",
-    "number_of_invoices",
-    "number_of_zero_amount_invoices",
-    "number_of_credit_memos",
-    "number_of_failures",
-    "number_of_late_usage",
-)
+STATISTICS = RunCounters.COUNTS
 
 
 def run_statistics(run_id: int) -> dict:
@@ -68,7 +61,7 @@ def finalize_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
     """Processing → Completed (or Error) once every chunk is done; exactly once."""
     now = now or timezone.now()
     run = BillRun.objects.get(pk=run_id)
-    if run.status != BillRun.Status.PROCESSING or run.chunks_done < run.chunks_total:
+    if not can(run, Action.COMPLETE) or run.chunks_done < run.chunks_total:
         return False
     stats = run_statistics(run_id)
     failed_chunks = stats.pop("failed_chunks")
@@ -89,7 +82,7 @@ def finalize_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
             now=now,
             message=message or summary,
             # Another chunk may finalise it first; only one of them moves it.
-            condition=Q(status=BillRun.Status.PROCESSING, chunks_done__gte=F("chunks_total")),
+            condition=Q(chunks_done__gte=F("chunks_total")),
             completed_at=now,
             total_time_ms=elapsed_ms(run, now),
             error_message=message,
@@ -103,7 +96,7 @@ def finalize_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
 def _after_finish(run_id: int) -> None:
     notify_finished(run_id)
     run = BillRun.objects.get(pk=run_id)
-    if run.status == BillRun.Status.COMPLETED and run.auto_post:
+    if run.auto_post and can(run, Action.POST):
         try:
             post_bill_run(run=run, acting_user=None)
         except DomainError:

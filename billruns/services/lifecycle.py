@@ -8,6 +8,7 @@ never both make a transition, plus the History row) and `refuse()`; pages ask `c
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.db import transaction
@@ -27,6 +28,8 @@ DELETED = "Deleted"  # the to_status of the History row written when a run is re
 class Action(StrEnum):
     CREATE = "create"
     START = "start"
+    FAIL_PLANNING = "fail_planning"
+    BILL_CHUNK = "bill_chunk"
     COMPLETE = "complete"
     FAIL = "fail"
     TERMINATE = "terminate"
@@ -55,9 +58,10 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.COMPLETE: Transition(
         (BillRun.Status.PROCESSING,), BillRun.Status.COMPLETED, "completed"
     ),
-    Action.FAIL: Transition(
-        (BillRun.Status.PENDING, BillRun.Status.PROCESSING), BillRun.Status.ERROR, "failed"
-    ),
+    Action.FAIL_PLANNING: Transition((BillRun.Status.PENDING,), BillRun.Status.ERROR, "planned"),
+    # Chunks are billed (claimed, and counted done) only while their run is Processing.
+    Action.BILL_CHUNK: Transition((BillRun.Status.PROCESSING,), None, "billed"),
+    Action.FAIL: Transition((BillRun.Status.PROCESSING,), BillRun.Status.ERROR, "failed"),
     Action.TERMINATE: Transition(
         (BillRun.Status.PROCESSING,),
         BillRun.Status.COMPLETED,
@@ -99,9 +103,7 @@ TRANSITIONS: dict[Action, Transition] = {
         "billruns.add_billrun",
     ),
     # A run's documents are posted one by one only from a Completed run.
-    Action.POST_DOCUMENT: Transition(
-        (BillRun.Status.COMPLETED,), None, "posted", "invoicing.post_billingdocument"
-    ),
+    Action.POST_DOCUMENT: Transition((BillRun.Status.COMPLETED,), None, "posted"),
     # A Posted run that loses a posted document is Completed again.
     Action.UNPOST_DOCUMENT: Transition(
         (BillRun.Status.POSTED,), BillRun.Status.COMPLETED, "unposted"
@@ -134,14 +136,18 @@ def available_actions(run: BillRun, *, user, documents: dict[str, int]) -> dict[
     }
 
 
+def allowed_statuses(action: Action) -> str:
+    """`action`'s source statuses as a sentence says them: "Pending, Completed or Error"."""
+    sources = TRANSITIONS[action].sources
+    return " or ".join(filter(None, [", ".join(sources[:-1]), sources[-1]]))
+
+
 def refuse(run: BillRun, action: Action) -> IllegalTransition:
     """The refusal of `action` for the run's current status, read afresh."""
     run.refresh_from_db(fields=["status"])
-    sources = TRANSITIONS[action].sources
-    allowed = " or ".join(filter(None, [", ".join(sources[:-1]), sources[-1]]))
     return IllegalTransition(
-        f"{run.number} is {run.get_status_display()}: only {allowed} runs can be "
-        f"{TRANSITIONS[action].verb}."
+        f"{run.number} is {run.get_status_display()}: only {allowed_statuses(action)} runs can "
+        f"be {TRANSITIONS[action].verb}."
     )
 
 
@@ -208,7 +214,28 @@ def record(
     )
 
 
-def finish_in_worker(task: str, run: BillRun, acting_user) -> None:
-    """Queue the rest of a claimed transition (posting, canceling) once the claim commits."""
-    actor_id = acting_user.pk if acting_user else None
-    transaction.on_commit(lambda: async_task(task, run.pk, actor_id))
+def claim_then_finish(
+    run: BillRun,
+    action: Action,
+    *,
+    acting_user,
+    now: dt.datetime,
+    background: bool,
+    finish: Callable[..., BillRun],
+    before_claim: Callable[[], None] | None = None,
+) -> BillRun:
+    """Claim `action` (posting, canceling) now; do the long part with `finish` here, or, with
+    background=True, in a worker (the task of the same name in billruns.tasks) once the claim
+    commits. `before_claim` runs first in the claim's transaction and may refuse."""
+    with transaction.atomic():
+        if before_claim is not None:
+            before_claim()
+        if not move(run, action, actor=acting_user, now=now, updated_by=acting_user):
+            raise refuse(run, action)
+        if background:
+            task, actor_id = f"billruns.tasks.{finish.__name__}", getattr(acting_user, "pk", None)
+            transaction.on_commit(lambda: async_task(task, run.pk, actor_id))
+    if background:
+        run.refresh_from_db()
+        return run
+    return finish(run_id=run.pk, acting_user=acting_user, now=now)

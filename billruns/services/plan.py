@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 from billruns.models import BillRun, BillRunChunk
 from billruns.selectors import run_scope
 from billruns.services.finalize import finalize_bill_run, notify_finished
-from billruns.services.lifecycle import Action, move
+from billruns.services.lifecycle import Action, can, move
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def start_bill_run(
     """
     now = now or timezone.now()
     run = BillRun.objects.get(pk=run_id)
-    if run.status != BillRun.Status.PENDING:
+    if not can(run, Action.START):
         return False  # cheap early exit; the move below is the real guard
     try:
         with transaction.atomic():
@@ -59,7 +59,7 @@ def start_bill_run(
         with transaction.atomic():
             if move(
                 run,
-                Action.FAIL,
+                Action.FAIL_PLANNING,
                 now=now,
                 message=message,
                 error_message=message,

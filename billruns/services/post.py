@@ -8,7 +8,7 @@ from django_q.tasks import async_task
 
 from billruns.errors import BillRunError
 from billruns.models import BillRun
-from billruns.services.lifecycle import Action, finish_in_worker, move, refuse
+from billruns.services.lifecycle import Action, can, claim_then_finish, move
 from invoicing.models import BillingDocument
 
 POST_BATCH = 5_000
@@ -17,21 +17,20 @@ POST_BATCH = 5_000
 def post_bill_run(
     *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
 ) -> BillRun:
-    """Completed → PostInProgress → Posted: every Draft document of the run becomes Posted.
+    """Post the run (from TRANSITIONS[Action.POST]) → PostInProgress → Posted: every Draft
+    document of the run becomes Posted.
 
     The claim is immediate; the posting itself runs here, or in a worker with background=True
     (pages: a million documents take longer than a web request may).
     """
-    now = now or timezone.now()
-    with transaction.atomic():
-        if not move(run, Action.POST, actor=acting_user, now=now, updated_by=acting_user):
-            raise refuse(run, Action.POST)
-        if background:
-            finish_in_worker("billruns.tasks.finish_posting", run, acting_user)
-    if background:
-        run.refresh_from_db()
-        return run
-    return finish_posting(run_id=run.pk, acting_user=acting_user, now=now)
+    return claim_then_finish(
+        run,
+        Action.POST,
+        acting_user=acting_user,
+        now=now or timezone.now(),
+        background=background,
+        finish=finish_posting,
+    )
 
 
 def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
@@ -40,7 +39,7 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
     fails part way the run returns to Completed and posting again posts the rest."""
     now = now or timezone.now()
     run = BillRun.objects.get(pk=run_id)
-    if run.status != BillRun.Status.POST_IN_PROGRESS:
+    if not can(run, Action.FINISH_POSTING):
         return run
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:

@@ -6,7 +6,7 @@ counter, then the rest with W worker processes that claim chunks exactly as qclu
 (the same `bill_chunk`, without the queue, whose cost per 1,000-account chunk is negligible).
 Finally it writes the very rows the run wrote (documents and lines) into scratch tables with
 the fastest raw method of the database, executemany on SQLite or COPY on PostgreSQL, and prints
-the ratio of the run's write time to that floor. Use a database of its own: it bills everything.
+the ratio of the run's wall time to that floor. Use a database of its own: it bills everything.
 """
 
 import datetime as dt

@@ -1,9 +1,13 @@
 from billruns import services
 from billruns.management.commands._common import RunTransitionCommand
+from billruns.services.lifecycle import Action, allowed_statuses
 
 
 class Command(RunTransitionCommand):
-    help = "Cancel a Pending, Completed or Error bill run: its documents are voided and rebillable."
+    help = (
+        f"Cancel a {allowed_statuses(Action.CANCEL)} bill run: its documents are voided and "
+        "rebillable."
+    )
 
     def transition(self, *, run, acting_user):
         return services.cancel_bill_run(run=run, acting_user=acting_user)

@@ -9,7 +9,7 @@ from accounts.models import Account
 from billruns import execution, services
 from billruns.management.commands._common import find_user, parse_date
 from billruns.models import BillRun
-from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType
+from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType, check_charge_types
 from core.errors import DomainError
 from core.progress import Progress
 
@@ -53,11 +53,10 @@ class Command(BaseCommand):
             if options["invoice_date"]
             else timezone.localdate()
         )
-        unknown = [t for t in options["exclude_charge_type"] if t not in ALL_CHARGE_TYPES]
-        if unknown:
-            raise CommandError(
-                f"Unknown charge type {unknown[0]!r}: use OneTime, Recurring or Usage."
-            )
+        try:
+            check_charge_types(options["exclude_charge_type"], may_be_empty=True)
+        except DomainError as error:
+            raise CommandError(str(error)) from None
         charge_types = [t for t in ALL_CHARGE_TYPES if t not in options["exclude_charge_type"]]
         account = None
         target_type = TargetType.MULTIPLE_ACCOUNTS
