@@ -11,13 +11,13 @@ from billruns.models import BillRunSchedule
 def schedule_saved(sender, instance, raw=False, **kwargs):
     if raw:  # loaddata: the fixture carries its own rows
         return
-    from billruns import schedules
+    from billruns.schedules import services
 
-    schedules.sync_q_schedule(instance)
+    services.sync_q_schedule(instance)
 
 
 @receiver(post_delete, sender=BillRunSchedule, dispatch_uid="billruns.schedule_deleted")
 def schedule_deleted(sender, instance, **kwargs):
-    from billruns import schedules
+    from billruns.schedules import services
 
-    schedules.remove_q_schedule(instance)
+    services.remove_q_schedule(instance)

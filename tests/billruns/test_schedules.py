@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from accounts.models import Account
-from billruns import schedule_dates, schedules
 from billruns.models import BillRun, BillRunSchedule
+from billruns.schedules import dates as schedule_dates
+from billruns.schedules import services
 from tests.factories import ChargeFactory, UserFactory
 
 D = dt.date
@@ -159,7 +160,7 @@ def fire(schedule, day, django_capture_on_commit_callbacks, hour=6):
     moment = timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
     with time_machine.travel(moment, tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            return schedules.execute_schedule(schedule_id=schedule.pk)
+            return services.execute_schedule(schedule_id=schedule.pk)
 
 
 @pytest.mark.django_db
@@ -232,11 +233,11 @@ def test_pausing_stops_executions_and_resuming_continues(owner, django_capture_o
     ChargeFactory()
     schedule = make_schedule(owner)
     assert fire(schedule, D(2026, 2, 1), django_capture_on_commit_callbacks) is not None
-    schedules.set_enabled(schedule=schedule, enabled=False)
+    services.set_enabled(schedule=schedule, enabled=False)
     assert fire(schedule, D(2026, 2, 2), django_capture_on_commit_callbacks) is None
     schedule.refresh_from_db()
     assert schedule.next_run_at is None
-    schedules.set_enabled(schedule=schedule, enabled=True)
+    services.set_enabled(schedule=schedule, enabled=True)
     assert fire(schedule, D(2026, 2, 3), django_capture_on_commit_callbacks) is not None
     assert BillRun.objects.filter(schedule=schedule).count() == 2
 

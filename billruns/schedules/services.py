@@ -2,7 +2,7 @@
 execution creates one Scheduled BillRun owned by the schedule's owner.
 
 The django-q2 Schedule fires on every possible run day (a cron expression); execute_schedule
-decides with billruns.schedule_dates whether today is a run day, so month ends, pauses and
+decides with billruns.schedules.dates whether today is a run day, so month ends, pauses and
 the start and end dates follow one tested rule. Executions are idempotent per day: the run's
 idempotency key is the schedule and the day, so a repeated or late firing creates no second run.
 """
@@ -17,8 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_q.models import Schedule
 
-from billruns import schedule_dates, services
+from billruns import services
 from billruns.models import BillRun, BillRunSchedule, TargetType
+from billruns.schedules import dates
 
 logger = logging.getLogger(__name__)
 TASK = "billruns.tasks.execute_schedule"
@@ -30,7 +31,7 @@ def next_run_at(schedule: BillRunSchedule, now: dt.datetime | None = None) -> dt
         return None
     now = timezone.localtime(now or timezone.now())
     start = now.date() if now.time() < schedule.run_time else now.date() + dt.timedelta(days=1)
-    for day in schedule_dates.run_dates(start=start, count=1, **schedule.rule):
+    for day in dates.run_dates(start=start, count=1, **schedule.rule):
         return timezone.make_aware(dt.datetime.combine(day, schedule.run_time))
     return None
 
@@ -38,7 +39,7 @@ def next_run_at(schedule: BillRunSchedule, now: dt.datetime | None = None) -> dt
 def sync_q_schedule(schedule: BillRunSchedule, now: dt.datetime | None = None) -> Schedule:
     """Create or update the schedule's one django-q2 Schedule, and its next_run_at."""
     now = now or timezone.now()
-    expression = schedule_dates.cron(
+    expression = dates.cron(
         frequency=schedule.frequency,
         weekdays=list(schedule.weekdays or []),
         day_of_month=schedule.day_of_month,
@@ -86,7 +87,7 @@ def execute_schedule(*, schedule_id: int, now: dt.datetime | None = None) -> Bil
     today = timezone.localdate(now)
     run = None
     try:
-        if schedule.enabled and schedule_dates.is_run_day(day=today, **schedule.rule):
+        if schedule.enabled and dates.is_run_day(day=today, **schedule.rule):
             run = _create_run(schedule, today)
     except services.BillRunError as error:
         logger.warning("Schedule %s could not create its run of %s: %s", schedule, today, error)
@@ -101,7 +102,7 @@ def execute_schedule(*, schedule_id: int, now: dt.datetime | None = None) -> Bil
 def _create_run(schedule: BillRunSchedule, today: dt.date) -> BillRun:
     first = last = None
     if schedule.target_type == TargetType.MULTIPLE_ACCOUNTS:
-        first, last = schedule_dates.bill_cycle_day_range(schedule.bill_cycle_day, today)
+        first, last = dates.bill_cycle_day_range(schedule.bill_cycle_day, today)
     return services.create_bill_run(
         acting_user=schedule.owner,
         invoice_date=today + dt.timedelta(days=schedule.invoice_date_offset_days),

@@ -1,6 +1,6 @@
 """Pages for recurring bill runs: list, create, edit, pause, resume, delete, and a preview of
-the next run dates. Calendar rules live in billruns.schedule_dates, executions in
-billruns.schedules."""
+the next run dates. Calendar rules live in billruns.schedules.dates, writes and executions in
+billruns.schedules.services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billruns import schedule_dates, schedules
-from billruns.forms import ScheduleForm
 from billruns.models import BillRun, BillRunSchedule
+from billruns.schedules import dates, services
+from billruns.schedules.forms import ScheduleForm
 from core.paging import paginate
 
 PREVIEW_COUNT = 15
@@ -32,7 +32,7 @@ def list_view(request):
 def _preview(rule: dict | None) -> list[dict]:
     if rule is None:
         return []
-    return schedule_dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
+    return dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
 
 
 def _edit(request, schedule: BillRunSchedule | None):
@@ -113,7 +113,7 @@ def _set_enabled(request, pk, enabled: bool):
             request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
         )
     else:
-        schedules.set_enabled(schedule=schedule, enabled=enabled)
+        services.set_enabled(schedule=schedule, enabled=enabled)
         messages.success(
             request,
             f"Schedule {schedule} resumed: it runs again from its next run date."
