@@ -5,13 +5,12 @@ billruns.schedules.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billruns.models import BillRun, BillRunSchedule
-from billruns.schedules import dates, services
+from billruns.models import BillRunSchedule
+from billruns.schedules import dates, selectors, services
 from billruns.schedules.forms import ScheduleForm
 from core.paging import paginate
 
@@ -21,11 +20,7 @@ PREVIEW_COUNT = 15
 @require_GET
 @permission_required("billruns.view_billrunschedule", raise_exception=True)
 def list_view(request):
-    rows = (
-        BillRunSchedule.objects.select_related("owner", "account")
-        .annotate(run_count=Count("runs"))
-        .order_by("name", "id")
-    )
+    rows = selectors.schedule_list()
     return render(request, "billruns/schedule_list.html", {"page_obj": paginate(request, rows)})
 
 
@@ -60,7 +55,7 @@ def create_view(request):
 
 @permission_required("billruns.change_billrunschedule", raise_exception=True)
 def edit_view(request, pk):
-    return _edit(request, get_object_or_404(BillRunSchedule, pk=pk))
+    return _edit(request, get_object_or_404(selectors.schedules(), pk=pk))
 
 
 @require_GET
@@ -76,25 +71,14 @@ def preview_view(request):
 @require_GET
 @permission_required("billruns.view_billrunschedule", raise_exception=True)
 def detail_view(request, pk):
-    schedule = get_object_or_404(BillRunSchedule.objects.select_related("owner", "account"), pk=pk)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
     rule = {
         **schedule.rule,
         "invoice_date_offset_days": schedule.invoice_date_offset_days,
         "target_date_offset_days": schedule.target_date_offset_days,
         "bill_cycle_day": "" if schedule.account_id else schedule.bill_cycle_day,
     }
-    runs = BillRun.objects.filter(schedule=schedule).only(
-        "number",
-        "name",
-        "status",
-        "invoice_date",
-        "target_date",
-        "number_of_accounts",
-        "number_of_invoices",
-        "number_of_credit_memos",
-        "number_of_failures",
-        "created_at",
-    )
+    runs = selectors.schedule_runs(schedule=schedule)
     return render(
         request,
         "billruns/schedule_detail.html",
@@ -107,7 +91,7 @@ def detail_view(request, pk):
 
 
 def _set_enabled(request, pk, enabled: bool):
-    schedule = get_object_or_404(BillRunSchedule, pk=pk)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
     if schedule.enabled == enabled:
         messages.info(
             request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
@@ -138,7 +122,7 @@ def resume_view(request, pk):
 @require_POST
 @permission_required("billruns.delete_billrunschedule", raise_exception=True)
 def delete_view(request, pk):
-    schedule = get_object_or_404(BillRunSchedule, pk=pk)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
     name = str(schedule)
     schedule.delete()
     messages.success(request, f"Schedule {name} deleted; the runs it created stay.")
