@@ -5,6 +5,3 @@ class BillrunsConfig(AppConfig):
     verbose_name = "Bill runs"
     name = "billruns"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from billruns import signals  # noqa: F401

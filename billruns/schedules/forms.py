@@ -1,6 +1,6 @@
 """The schedule form: the run terms of BillRunTermsForm, a calendar rule and date offsets.
 
-It parses and validates; billruns.schedules.services writes.
+It parses and validates, and saves nothing: billruns.schedules.services writes.
 """
 
 import datetime as dt
@@ -87,7 +87,7 @@ class ScheduleForm(BillRunTermsForm):
     ]
 
     def __init__(self, *args, instance: BillRunSchedule | None = None, **kwargs):
-        self.instance = instance
+        """`instance`: the schedule being edited, whose values the form starts from."""
         initial = kwargs.setdefault("initial", {})
         if instance is not None:
             initial.update({field: getattr(instance, field) for field in self.SCHEDULE_FIELDS})
@@ -125,21 +125,14 @@ class ScheduleForm(BillRunTermsForm):
             self.add_error("ends_on", "A schedule cannot end before it starts.")
         return cleaned
 
-    def save(self, *, owner) -> BillRunSchedule:
-        """Create or update the schedule (its django-q2 Schedule follows through a signal)."""
-        schedule = self.instance or BillRunSchedule(owner=owner)
+    def schedule_fields(self) -> dict:
+        """The BillRunSchedule fields typed, as create_schedule and update_schedule take them."""
         terms = self.scope_terms()
         terms["bill_cycle_day"] = terms["bill_cycle_day"] or ""
-        for field, value in terms.items():
-            setattr(schedule, field, value)
-        for field in self.SCHEDULE_FIELDS:
-            setattr(schedule, field, self.cleaned_data[field])
-        schedule.full_clean()
-        schedule.save()
-        return schedule
+        return {**terms, **{field: self.cleaned_data[field] for field in self.SCHEDULE_FIELDS}}
 
     def preview_rule(self) -> dict | None:
-        """The fields billruns.schedules.dates.preview takes, as far as the input parses; None if not."""
+        """What dates.preview takes (billruns.schedules), as far as the input parses; else None."""
         data = self.cleaned_data
         needed = ["frequency", "run_time", "starts_on"]
         if any(data.get(field) in (None, "") for field in needed):

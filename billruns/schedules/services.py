@@ -1,5 +1,9 @@
-"""Recurring bill runs: each BillRunSchedule keeps one django-q2 Schedule in step, and each
-execution creates one Scheduled BillRun owned by the schedule's owner.
+"""Every write to a recurring bill run, and its firing.
+
+The five services (create, update, pause, resume, delete) are the one write path of pages, the
+admin and code alike: each runs in one transaction and keeps the schedule's one django-q2
+Schedule in step itself, so no signal does it behind a save(). A BillRunSchedule saved or deleted
+any other way leaves its django-q2 Schedule behind.
 
 The django-q2 Schedule fires on every possible run day (a cron expression); execute_schedule
 decides with billruns.schedules.dates whether today is a run day, so month ends, pauses and
@@ -23,6 +27,106 @@ from billruns.schedules import dates
 
 logger = logging.getLogger(__name__)
 TASK = "billruns.tasks.execute_schedule"
+# What a caller may set. next_run_at follows from the others; `enabled` changes through
+# pause_schedule and resume_schedule once the schedule exists.
+UPDATE_FIELDS = frozenset(
+    field.name
+    for field in BillRunSchedule._meta.concrete_fields
+    if field.editable and not field.primary_key and field.name not in {"enabled", "next_run_at"}
+)
+CREATE_FIELDS = UPDATE_FIELDS | {"enabled"}
+
+
+def create_schedule(*, acting_user, now: dt.datetime | None = None, **fields) -> BillRunSchedule:
+    """A new schedule and its django-q2 Schedule. Its owner (who gets each run's emails) is
+    `acting_user` unless `owner` is given (the admin chooses one).
+
+    Raises ValidationError, saving nothing, when the fields break the model's rules.
+    """
+    _refuse_unknown(fields, CREATE_FIELDS, "create_schedule")
+    now = now or timezone.now()
+    schedule = BillRunSchedule(**{"owner": acting_user, **fields})
+    with transaction.atomic():
+        schedule.full_clean()
+        schedule.save()
+        _keep_q_schedule_in_step(schedule, now)
+        _record(schedule, "created", acting_user)
+    return schedule
+
+
+def update_schedule(
+    *, schedule: BillRunSchedule, acting_user, now: dt.datetime | None = None, **fields
+) -> BillRunSchedule:
+    """Change the given fields (the owner only if `owner` is given) and move its django-q2
+    Schedule and next run with them.
+
+    The row is read again under a lock, so fields not given keep their stored values whatever
+    the caller's instance holds. Raises ValidationError, saving nothing, like create_schedule.
+    """
+    _refuse_unknown(fields, UPDATE_FIELDS, "update_schedule")
+    now = now or timezone.now()
+    with transaction.atomic():
+        schedule.refresh_from_db(from_queryset=BillRunSchedule.objects.select_for_update())
+        for field, value in fields.items():
+            setattr(schedule, field, value)
+        schedule.full_clean()
+        schedule.save()
+        _keep_q_schedule_in_step(schedule, now)
+        _record(schedule, "updated", acting_user)
+    return schedule
+
+
+def pause_schedule(
+    *, schedule: BillRunSchedule, acting_user, now: dt.datetime | None = None
+) -> bool:
+    """Its firings create nothing until it is resumed; False if it was paused already.
+
+    The django-q2 Schedule stays (exactly one per schedule, paused or not); next_run_at empties.
+    """
+    return _set_enabled(schedule, enabled=False, acting_user=acting_user, now=now)
+
+
+def resume_schedule(
+    *, schedule: BillRunSchedule, acting_user, now: dt.datetime | None = None
+) -> bool:
+    """It creates runs again from its next run day; False if it was active already."""
+    return _set_enabled(schedule, enabled=True, acting_user=acting_user, now=now)
+
+
+def delete_schedule(*, schedule: BillRunSchedule, acting_user) -> None:
+    """Delete the schedule and its django-q2 Schedule. The runs it created stay, unlinked."""
+    with transaction.atomic():
+        Schedule.objects.filter(name=schedule.q_schedule_name).delete()
+        _record(schedule, "deleted", acting_user)
+        schedule.delete()
+
+
+def _set_enabled(schedule: BillRunSchedule, *, enabled: bool, acting_user, now) -> bool:
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Conditional, so that of two clicks one changes it and the other is told it was done.
+        changed = BillRunSchedule.objects.filter(pk=schedule.pk, enabled=not enabled).update(
+            enabled=enabled, updated_at=now
+        )
+        schedule.refresh_from_db()
+        if changed:
+            _keep_q_schedule_in_step(schedule, now)
+            _record(schedule, "resumed" if enabled else "paused", acting_user)
+    return bool(changed)
+
+
+def _refuse_unknown(fields: dict, allowed: frozenset[str], service: str) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise TypeError(f"{service}() cannot set {', '.join(unknown)}")
+
+
+def _record(schedule: BillRunSchedule, action: str, acting_user) -> None:
+    """Log who acted, once the change is committed: a schedule has an owner but no "changed
+    by" field. The values are taken now, while a schedule about to be deleted still has its id."""
+    who = acting_user.get_username() if acting_user is not None else "the system"
+    args = (str(schedule), schedule.pk, action, who)
+    transaction.on_commit(lambda: logger.info("Schedule %s (id %s) %s by %s", *args))
 
 
 def next_run_at(schedule: BillRunSchedule, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -36,9 +140,8 @@ def next_run_at(schedule: BillRunSchedule, now: dt.datetime | None = None) -> dt
     return None
 
 
-def sync_q_schedule(schedule: BillRunSchedule, now: dt.datetime | None = None) -> Schedule:
+def _keep_q_schedule_in_step(schedule: BillRunSchedule, now: dt.datetime) -> None:
     """Create or update the schedule's one django-q2 Schedule, and its next_run_at."""
-    now = now or timezone.now()
     expression = dates.cron(
         frequency=schedule.frequency,
         weekdays=list(schedule.weekdays or []),
@@ -46,7 +149,7 @@ def sync_q_schedule(schedule: BillRunSchedule, now: dt.datetime | None = None) -
         run_time=schedule.run_time,
     )
     fires_next = croniter(expression, timezone.localtime(now)).get_next(dt.datetime)
-    q_schedule, _ = Schedule.objects.update_or_create(
+    Schedule.objects.update_or_create(
         name=schedule.q_schedule_name,
         defaults={
             "func": TASK,
@@ -57,19 +160,8 @@ def sync_q_schedule(schedule: BillRunSchedule, now: dt.datetime | None = None) -
             "next_run": fires_next,
         },
     )
-    BillRunSchedule.objects.filter(pk=schedule.pk).update(next_run_at=next_run_at(schedule, now))
-    return q_schedule
-
-
-def remove_q_schedule(schedule: BillRunSchedule) -> None:
-    Schedule.objects.filter(name=schedule.q_schedule_name).delete()
-
-
-def set_enabled(*, schedule: BillRunSchedule, enabled: bool) -> BillRunSchedule:
-    """Pause (False) or resume (True). A paused schedule's firings create nothing."""
-    schedule.enabled = enabled
-    schedule.save(update_fields=["enabled", "updated_at"])
-    return schedule
+    schedule.next_run_at = next_run_at(schedule, now)
+    BillRunSchedule.objects.filter(pk=schedule.pk).update(next_run_at=schedule.next_run_at)
 
 
 def execute_schedule(*, schedule_id: int, now: dt.datetime | None = None) -> BillRun | None:

@@ -34,8 +34,14 @@ def _edit(request, schedule: BillRunSchedule | None):
     if request.method == "POST":
         form = ScheduleForm(request.POST, instance=schedule)
         if form.is_valid():
+            fields = form.schedule_fields()
             try:
-                saved = form.save(owner=request.user)
+                if schedule is None:
+                    saved = services.create_schedule(acting_user=request.user, **fields)
+                else:
+                    saved = services.update_schedule(
+                        schedule=schedule, acting_user=request.user, **fields
+                    )
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -92,17 +98,17 @@ def detail_view(request, pk):
 
 def _set_enabled(request, pk, enabled: bool):
     schedule = get_object_or_404(selectors.schedules(), pk=pk)
-    if schedule.enabled == enabled:
-        messages.info(
-            request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
-        )
-    else:
-        services.set_enabled(schedule=schedule, enabled=enabled)
+    change = services.resume_schedule if enabled else services.pause_schedule
+    if change(schedule=schedule, acting_user=request.user):
         messages.success(
             request,
             f"Schedule {schedule} resumed: it runs again from its next run date."
             if enabled
             else f"Schedule {schedule} paused: it creates no runs until it is resumed.",
+        )
+    else:
+        messages.info(
+            request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
         )
     return redirect(schedule)
 
@@ -124,6 +130,6 @@ def resume_view(request, pk):
 def delete_view(request, pk):
     schedule = get_object_or_404(selectors.schedules(), pk=pk)
     name = str(schedule)
-    schedule.delete()
+    services.delete_schedule(schedule=schedule, acting_user=request.user)
     messages.success(request, f"Schedule {name} deleted; the runs it created stay.")
     return redirect("schedules:list")
