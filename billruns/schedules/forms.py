@@ -21,10 +21,22 @@ class TimeInput(forms.TimeInput):
         super().__init__(format="%H:%M", **kwargs)
 
 
+MAX_OFFSET_DAYS = 366
+
+
+def offset_days_field(label: str) -> forms.IntegerField:
+    """A date of each run, as days from the run date."""
+    return forms.IntegerField(
+        min_value=-MAX_OFFSET_DAYS,
+        max_value=MAX_OFFSET_DAYS,
+        initial=0,
+        label=label,
+        help_text="Days after the run date (negative: before).",
+    )
+
+
 class ScheduleForm(BillRunTermsForm):
     """A recurring bill run: the run terms, a calendar rule and date offsets."""
-
-    MAX_OFFSET_DAYS = 366
 
     name = forms.CharField(max_length=255, help_text="Each run is named after it and its date.")
     bill_cycle_day = forms.ChoiceField(
@@ -60,20 +72,8 @@ class ScheduleForm(BillRunTermsForm):
     ends_on = forms.DateField(
         widget=DATE_INPUT, required=False, label="Ends on", help_text="Empty: never ends."
     )
-    invoice_date_offset_days = forms.IntegerField(
-        min_value=-MAX_OFFSET_DAYS,
-        max_value=MAX_OFFSET_DAYS,
-        initial=0,
-        label="Invoice date",
-        help_text="Days after the run date (negative: before).",
-    )
-    target_date_offset_days = forms.IntegerField(
-        min_value=-MAX_OFFSET_DAYS,
-        max_value=MAX_OFFSET_DAYS,
-        initial=0,
-        label="Target date",
-        help_text="Days after the run date (negative: before).",
-    )
+    invoice_date_offset_days = offset_days_field("Invoice date")
+    target_date_offset_days = offset_days_field("Target date")
 
     SCHEDULE_FIELDS = [
         "frequency",

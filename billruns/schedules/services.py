@@ -44,13 +44,9 @@ def create_schedule(*, acting_user, now: dt.datetime | None = None, **fields) ->
     Raises ValidationError, saving nothing, when the fields break the model's rules.
     """
     _refuse_unknown(fields, CREATE_FIELDS, "create_schedule")
-    now = now or timezone.now()
     schedule = BillRunSchedule(**{"owner": acting_user, **fields})
     with transaction.atomic():
-        schedule.full_clean()
-        schedule.save()
-        _keep_q_schedule_in_step(schedule, now)
-        _record(schedule, "created", acting_user)
+        _save(schedule, action="created", acting_user=acting_user, now=now)
     return schedule
 
 
@@ -64,15 +60,11 @@ def update_schedule(
     the caller's instance holds. Raises ValidationError, saving nothing, like create_schedule.
     """
     _refuse_unknown(fields, UPDATE_FIELDS, "update_schedule")
-    now = now or timezone.now()
     with transaction.atomic():
         schedule.refresh_from_db(from_queryset=BillRunSchedule.objects.select_for_update())
         for field, value in fields.items():
             setattr(schedule, field, value)
-        schedule.full_clean()
-        schedule.save()
-        _keep_q_schedule_in_step(schedule, now)
-        _record(schedule, "updated", acting_user)
+        _save(schedule, action="updated", acting_user=acting_user, now=now)
     return schedule
 
 
@@ -99,6 +91,14 @@ def delete_schedule(*, schedule: BillRunSchedule, acting_user) -> None:
         Schedule.objects.filter(name=schedule.q_schedule_name).delete()
         _record(schedule, "deleted", acting_user)
         schedule.delete()
+
+
+def _save(schedule: BillRunSchedule, *, action: str, acting_user, now) -> None:
+    """Validate and save the schedule, then bring its django-q2 Schedule in step with it."""
+    schedule.full_clean()
+    schedule.save()
+    _keep_q_schedule_in_step(schedule, now or timezone.now())
+    _record(schedule, action, acting_user)
 
 
 def _set_enabled(schedule: BillRunSchedule, *, enabled: bool, acting_user, now) -> bool:
