@@ -14,7 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("bill-runs/", include("billruns.urls")),
-    path("schedules/", include("billruns.schedule_urls")),
+    path("schedules/", include("billruns.schedules.urls")),
     path("documents/", include("invoicing.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

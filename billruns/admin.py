@@ -2,13 +2,16 @@
 
 Runs are created, executed, posted, canceled and deleted by services (DESIGN §4), so the admin
 adds none, deletes none and changes no status: a Pending run's name is its one hand edit.
-Chunks, failures and events are written by execution alone and are view-only.
+Chunks, failures and events are written by execution alone and are view-only. Schedules are
+saved and deleted through the same services as their pages, which keep their django-q2
+Schedules in step.
 """
 
 from django.contrib import admin
 from django.utils.html import format_html
 
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
+from billruns.schedules import services as schedules
 from core.admin import (
     EditableFieldsOnlyAdmin,
     ViewOnlyAdmin,
@@ -315,6 +318,27 @@ class BillRunScheduleAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner", "account")
+
+    def save_model(self, request, obj, form, change):
+        fields = dict(form.cleaned_data)
+        if not change:
+            created = schedules.create_schedule(acting_user=request.user, **fields)
+            # The admin goes on with its own instance: to log the addition and to redirect.
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            return
+        # Ticking or unticking Enabled is a pause or a resume, as on the schedule's page.
+        enabled = fields.pop("enabled")
+        schedules.update_schedule(schedule=obj, acting_user=request.user, **fields)
+        change_enabled = schedules.resume_schedule if enabled else schedules.pause_schedule
+        change_enabled(schedule=obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        schedules.delete_schedule(schedule=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset:
+            schedules.delete_schedule(schedule=schedule, acting_user=request.user)
 
     @admin.display(description="Runs")
     def runs(self, obj):

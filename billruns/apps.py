@@ -7,7 +7,6 @@ class BillrunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from billruns import signals  # noqa: F401
         from billruns.services.documents import DocumentsOfRuns
         from invoicing import services as document_services
 

@@ -456,7 +456,7 @@ class BillRunSchedule(BillRunTerms):
 
     @property
     def rule(self) -> dict:
-        """The calendar rule, as billruns.schedule_dates takes it."""
+        """The calendar rule, as billruns.schedules.dates takes it."""
         return {
             "frequency": self.frequency,
             "weekdays": list(self.weekdays or []),

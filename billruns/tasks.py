@@ -94,7 +94,7 @@ def requeue_stale_chunks() -> str:
 
 
 def execute_schedule(schedule_id: int) -> str:
-    from billruns import schedules
+    from billruns.schedules import services as schedules
 
     run = schedules.execute_schedule(schedule_id=schedule_id)
     return f"schedule {schedule_id}: {run.number if run else 'no run today'}"

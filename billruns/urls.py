@@ -18,6 +18,6 @@ urlpatterns = [
 ]
 
 # Exports of the list (honouring its filters) and of one run's documents.
-from billruns.export_urls import urlpatterns as export_patterns  # noqa: E402
+from billruns.exports.urls import urlpatterns as export_patterns  # noqa: E402
 
 urlpatterns += export_patterns

@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from billruns import exports
+from billruns.exports import files
 from billruns.models import BillRun
 from tests.factories import AccountFactory, BillingDocumentFactory, BillRunFactory, UserFactory
 
@@ -387,7 +387,7 @@ def test_the_csv_export_has_the_billing_run_fields_of_every_status(logged_in, ru
 def test_the_xlsx_export_has_the_same_fields_as_real_dates_and_numbers(logged_in, runs):
     response = logged_in.get(EXPORT, {"format": "xlsx"})
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == files.XLSX_CONTENT_TYPE
     assert (
         response["Content-Disposition"] == 'attachment; filename="bill-runs-20260304-050607.xlsx"'
     )
@@ -422,7 +422,7 @@ def test_xlsx_keeps_text_that_looks_like_a_formula_as_text(logged_in):
 
 
 def test_an_xlsx_past_excels_row_limit_is_refused(logged_in, runs, monkeypatch):
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)
+    monkeypatch.setattr(files, "XLSX_MAX_ROWS", 3)
     response = logged_in.get(EXPORT, {"format": "xlsx"})
     assert response.status_code == 400
     assert response.content.decode() == (

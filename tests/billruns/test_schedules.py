@@ -5,12 +5,15 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
 from accounts.models import Account
-from billruns import schedule_dates, schedules
 from billruns.models import BillRun, BillRunSchedule
+from billruns.schedules import dates as schedule_dates
+from billruns.schedules import services
 from tests.factories import ChargeFactory, UserFactory
 
 D = dt.date
@@ -149,17 +152,16 @@ def make_schedule(owner, **fields):
         "frequency": "Daily",
         "run_time": dt.time(6, 0),
         "starts_on": D(2026, 1, 1),
-        "owner": owner,
     }
     values.update(fields)
-    return BillRunSchedule.objects.create(**values)
+    return services.create_schedule(acting_user=owner, **values)
 
 
 def fire(schedule, day, django_capture_on_commit_callbacks, hour=6):
     moment = timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
     with time_machine.travel(moment, tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            return schedules.execute_schedule(schedule_id=schedule.pk)
+            return services.execute_schedule(schedule_id=schedule.pk)
 
 
 @pytest.mark.django_db
@@ -232,11 +234,11 @@ def test_pausing_stops_executions_and_resuming_continues(owner, django_capture_o
     ChargeFactory()
     schedule = make_schedule(owner)
     assert fire(schedule, D(2026, 2, 1), django_capture_on_commit_callbacks) is not None
-    schedules.set_enabled(schedule=schedule, enabled=False)
+    services.pause_schedule(schedule=schedule, acting_user=owner)
     assert fire(schedule, D(2026, 2, 2), django_capture_on_commit_callbacks) is None
     schedule.refresh_from_db()
     assert schedule.next_run_at is None
-    schedules.set_enabled(schedule=schedule, enabled=True)
+    services.resume_schedule(schedule=schedule, acting_user=owner)
     assert fire(schedule, D(2026, 2, 3), django_capture_on_commit_callbacks) is not None
     assert BillRun.objects.filter(schedule=schedule).count() == 2
 
@@ -281,8 +283,13 @@ def test_each_schedule_keeps_one_q_schedule_in_step(owner):
         schedule.refresh_from_db()
         assert schedule.next_run_at == dt.datetime(2026, 2, 2, 5, 15, tzinfo=dt.UTC)
 
-        schedule.frequency, schedule.weekdays, schedule.day_of_month = "Monthly", [], 10
-        schedule.save()
+        services.update_schedule(
+            schedule=schedule,
+            acting_user=owner,
+            frequency="Monthly",
+            weekdays=[],
+            day_of_month=10,
+        )
         q = ours().get()
         assert (q.cron, q.next_run) == (
             "15 5 10 * *",
@@ -291,7 +298,7 @@ def test_each_schedule_keeps_one_q_schedule_in_step(owner):
 
         other = make_schedule(owner, name="Other")
         assert ours().count() == 2
-        schedule.delete()
+        services.delete_schedule(schedule=schedule, acting_user=owner)
         assert list(ours().values_list("name", flat=True)) == [f"billcycle-schedule-{other.pk}"]
 
 
@@ -312,3 +319,92 @@ def test_the_q_schedule_fires_the_task_that_creates_the_run(
         result = getattr(import_module(module), name)(*ast.literal_eval(q.args))
     run = BillRun.objects.get(schedule=schedule)
     assert result == f"schedule {schedule.pk}: {run.number}"
+
+
+# -- the write path: services, for pages and the admin alike -----------------------------------
+
+
+@pytest.mark.django_db
+def test_the_creator_owns_a_new_schedule_unless_an_owner_is_named(owner):
+    other = UserFactory(username="ada")
+    assert make_schedule(owner).owner == owner
+    named = services.create_schedule(
+        acting_user=owner,
+        owner=other,
+        name="Hers",
+        frequency="Daily",
+        run_time=dt.time(6, 0),
+        starts_on=D(2026, 1, 1),
+    )
+    assert named.owner == other
+
+
+@pytest.mark.django_db
+def test_a_schedule_that_breaks_the_models_rules_saves_nothing(owner):
+    with pytest.raises(ValidationError, match="monthly schedule needs a day of month"):
+        make_schedule(owner, frequency="Monthly")
+    assert not ours().exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["enabled", "next_run_at", "created_at"])
+def test_update_leaves_derived_fields_and_pausing_to_their_own_paths(owner, field):
+    schedule = make_schedule(owner)
+    with pytest.raises(TypeError, match=f"update_schedule\\(\\) cannot set {field}"):
+        services.update_schedule(schedule=schedule, acting_user=owner, **{field: None})
+
+
+@pytest.mark.django_db
+def test_pausing_twice_changes_it_once(owner):
+    schedule = make_schedule(owner)
+    assert services.pause_schedule(schedule=schedule, acting_user=owner)
+    assert not services.pause_schedule(schedule=schedule, acting_user=owner)
+    assert services.resume_schedule(schedule=schedule, acting_user=owner)
+    assert not services.resume_schedule(schedule=schedule, acting_user=owner)
+
+
+ADMIN_FORM = {
+    "name": "Admin made",
+    "enabled": "on",
+    "frequency": "Weekly",
+    "weekdays": "[0]",
+    "day_of_month": "",
+    "run_time": "05:15:00",
+    "starts_on": "2026-01-01",
+    "ends_on": "",
+    "target_type": "MultipleAccounts",
+    "account": "",
+    "batches": "[]",
+    "bill_cycle_day": "",
+    "charge_types": '["OneTime", "Recurring", "Usage"]',
+    "target_date_offset_days": "0",
+    "invoice_date_offset_days": "0",
+}
+
+
+@pytest.mark.django_db
+def test_the_admin_keeps_the_q_schedule_in_step(admin_client, owner):
+    with time_machine.travel(dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC), tick=False):
+        form = {**ADMIN_FORM, "owner": owner.pk}
+        response = admin_client.post(reverse("admin:billruns_billrunschedule_add"), form)
+        assert response.status_code == 302
+        schedule = BillRunSchedule.objects.get()
+        assert (schedule.owner, ours().get().cron) == (owner, "15 5 * * 1")
+        assert schedule.next_run_at == dt.datetime(2026, 2, 2, 5, 15, tzinfo=dt.UTC)
+
+        change = reverse("admin:billruns_billrunschedule_change", args=[schedule.pk])
+        form.update(frequency="Monthly", weekdays="[]", day_of_month="10")
+        del form["enabled"]  # unticked: a pause
+        assert admin_client.post(change, form).status_code == 302
+        schedule.refresh_from_db()
+        assert (schedule.enabled, schedule.next_run_at) == (False, None)
+        assert ours().get().cron == "15 5 10 * *"
+
+        other = make_schedule(owner, name="Other")
+        delete = reverse("admin:billruns_billrunschedule_delete", args=[schedule.pk])
+        assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+        assert list(ours().values_list("name", flat=True)) == [other.q_schedule_name]
+        changelist = reverse("admin:billruns_billrunschedule_changelist")
+        bulk = {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"}
+        assert admin_client.post(changelist, bulk).status_code == 302
+        assert not ours().exists()

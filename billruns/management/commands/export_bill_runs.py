@@ -1,4 +1,4 @@
-"""Export bill runs to CSV or XLSX with the list page's filters (columns: billruns/exports.py)."""
+"""Export bill runs to CSV or XLSX with the list page's filters (columns: exports/rows.py)."""
 
 import os
 

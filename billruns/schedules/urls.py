@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billruns import schedule_views as views
+from billruns.schedules import views
 
 app_name = "schedules"
 

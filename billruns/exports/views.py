@@ -1,5 +1,5 @@
 """Downloads: the bill run list as CSV or XLSX (with the list page's filters and sort), and one
-run's documents as CSV. What each column holds is documented in billruns/exports.py."""
+run's documents as CSV. What each column holds is documented in billruns/exports/rows.py."""
 
 import datetime as dt
 
@@ -11,9 +11,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from billruns import exports
-from billruns.models import BillRun
-from invoicing.models import BillingDocument
+from billruns.exports import files, rows, selectors
 
 FORMATS = ("csv", "xlsx")
 
@@ -37,22 +35,22 @@ def export_bill_runs(request):
     if export_format not in FORMATS:
         return _bad_request("Choose the export format: format=csv or format=xlsx.")
     try:
-        runs = exports.filtered_bill_runs(request.GET)
-    except exports.ExportError as error:
+        runs = selectors.filtered_bill_runs(request.GET)
+    except files.ExportError as error:
         return _bad_request(str(error))
     # The file is named after the moment of export, in UTC like the timestamps inside it.
     stamp = timezone.now().astimezone(dt.UTC)
     filename = f"bill-runs-{stamp:%Y%m%d-%H%M%S}.{export_format}"
-    rows = exports.bill_run_rows(runs)
+    run_rows = rows.bill_run_rows(runs)
     if export_format == "csv":
-        return _csv_response(exports.csv_lines(exports.BILL_RUN_HEADER, rows), filename)
+        return _csv_response(files.csv_lines(rows.BILL_RUN_HEADER, run_rows), filename)
     # A workbook is a zip file, written whole before its first byte can be sent.
     try:
-        file = exports.xlsx_file(exports.BILL_RUN_HEADER, rows)
-    except exports.ExportError as error:
+        file = files.xlsx_file(rows.BILL_RUN_HEADER, run_rows)
+    except files.ExportError as error:
         return _bad_request(str(error))
     return FileResponse(
-        file, as_attachment=True, filename=filename, content_type=exports.XLSX_CONTENT_TYPE
+        file, as_attachment=True, filename=filename, content_type=files.XLSX_CONTENT_TYPE
     )
 
 
@@ -63,7 +61,7 @@ def export_bill_runs(request):
 )
 def export_run_documents(request, pk):
     """The run's invoices and credit memos, by number."""
-    run = get_object_or_404(BillRun.objects.only("number"), pk=pk)
-    documents = BillingDocument.objects.filter(bill_run=run).order_by("number", "id")
-    lines = exports.csv_lines(exports.DOCUMENT_HEADER, exports.document_rows(documents))
+    run = get_object_or_404(selectors.bill_run_numbers(), pk=pk)
+    documents = selectors.run_documents(run=run)
+    lines = files.csv_lines(rows.DOCUMENT_HEADER, rows.document_rows(documents))
     return _csv_response(lines, f"{run.number}-documents.csv")

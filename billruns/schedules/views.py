@@ -1,18 +1,17 @@
 """Pages for recurring bill runs: list, create, edit, pause, resume, delete, and a preview of
-the next run dates. Calendar rules live in billruns.schedule_dates, executions in
-billruns.schedules."""
+the next run dates. Calendar rules live in billruns.schedules.dates, writes and executions in
+billruns.schedules.services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billruns import schedule_dates, schedules
-from billruns.forms import ScheduleForm
-from billruns.models import BillRun, BillRunSchedule
+from billruns.models import BillRunSchedule
+from billruns.schedules import dates, selectors, services
+from billruns.schedules.forms import ScheduleForm
 from core.paging import paginate
 
 PREVIEW_COUNT = 15
@@ -21,26 +20,28 @@ PREVIEW_COUNT = 15
 @require_GET
 @permission_required("billruns.view_billrunschedule", raise_exception=True)
 def list_view(request):
-    rows = (
-        BillRunSchedule.objects.select_related("owner", "account")
-        .annotate(run_count=Count("runs"))
-        .order_by("name", "id")
-    )
+    rows = selectors.schedule_list()
     return render(request, "billruns/schedule_list.html", {"page_obj": paginate(request, rows)})
 
 
 def _preview(rule: dict | None) -> list[dict]:
     if rule is None:
         return []
-    return schedule_dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
+    return dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
 
 
 def _edit(request, schedule: BillRunSchedule | None):
     if request.method == "POST":
         form = ScheduleForm(request.POST, instance=schedule)
         if form.is_valid():
+            fields = form.schedule_fields()
             try:
-                saved = form.save(owner=request.user)
+                if schedule is None:
+                    saved = services.create_schedule(acting_user=request.user, **fields)
+                else:
+                    saved = services.update_schedule(
+                        schedule=schedule, acting_user=request.user, **fields
+                    )
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -60,7 +61,7 @@ def create_view(request):
 
 @permission_required("billruns.change_billrunschedule", raise_exception=True)
 def edit_view(request, pk):
-    return _edit(request, get_object_or_404(BillRunSchedule, pk=pk))
+    return _edit(request, get_object_or_404(selectors.schedules(), pk=pk))
 
 
 @require_GET
@@ -76,25 +77,14 @@ def preview_view(request):
 @require_GET
 @permission_required("billruns.view_billrunschedule", raise_exception=True)
 def detail_view(request, pk):
-    schedule = get_object_or_404(BillRunSchedule.objects.select_related("owner", "account"), pk=pk)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
     rule = {
         **schedule.rule,
         "invoice_date_offset_days": schedule.invoice_date_offset_days,
         "target_date_offset_days": schedule.target_date_offset_days,
         "bill_cycle_day": "" if schedule.account_id else schedule.bill_cycle_day,
     }
-    runs = BillRun.objects.filter(schedule=schedule).only(
-        "number",
-        "name",
-        "status",
-        "invoice_date",
-        "target_date",
-        "number_of_accounts",
-        "number_of_invoices",
-        "number_of_credit_memos",
-        "number_of_failures",
-        "created_at",
-    )
+    runs = selectors.schedule_runs(schedule=schedule)
     return render(
         request,
         "billruns/schedule_detail.html",
@@ -107,18 +97,18 @@ def detail_view(request, pk):
 
 
 def _set_enabled(request, pk, enabled: bool):
-    schedule = get_object_or_404(BillRunSchedule, pk=pk)
-    if schedule.enabled == enabled:
-        messages.info(
-            request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
-        )
-    else:
-        schedules.set_enabled(schedule=schedule, enabled=enabled)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
+    change = services.resume_schedule if enabled else services.pause_schedule
+    if change(schedule=schedule, acting_user=request.user):
         messages.success(
             request,
             f"Schedule {schedule} resumed: it runs again from its next run date."
             if enabled
             else f"Schedule {schedule} paused: it creates no runs until it is resumed.",
+        )
+    else:
+        messages.info(
+            request, f"Schedule {schedule} is already {'active' if enabled else 'paused'}."
         )
     return redirect(schedule)
 
@@ -138,8 +128,8 @@ def resume_view(request, pk):
 @require_POST
 @permission_required("billruns.delete_billrunschedule", raise_exception=True)
 def delete_view(request, pk):
-    schedule = get_object_or_404(BillRunSchedule, pk=pk)
+    schedule = get_object_or_404(selectors.schedules(), pk=pk)
     name = str(schedule)
-    schedule.delete()
+    services.delete_schedule(schedule=schedule, acting_user=request.user)
     messages.success(request, f"Schedule {name} deleted; the runs it created stay.")
     return redirect("schedules:list")
