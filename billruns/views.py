@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from billruns import selectors, services
 from billruns.filters import BillRunFilter
@@ -21,6 +21,7 @@ from billruns.services.lifecycle import TRANSITIONS, Action
 from billruns.terms import RunTerms
 from core.errors import DomainError
 from core.paging import paginate
+from core.views import action_view
 from invoicing.models import BillingDocument
 
 # Statuses during which the run changes by itself: its page polls for progress.
@@ -103,9 +104,7 @@ def scope_count_view(request):
         batches = form.cleaned_data.get("batches") or []
         day = form.cleaned_data.get("bill_cycle_day")
         terms = RunTerms(batches=batches, bill_cycle_day=day)
-        context.update(
-            count=selectors.accounts_in_scope(terms).count(), batches=batches, bill_cycle_day=day
-        )
+        context["count"] = selectors.accounts_in_scope(terms).count()
     return render(request, "billruns/includes/scope_count.html", context)
 
 
@@ -203,27 +202,17 @@ def progress_view(request, pk):
 
 
 def _transition_view(action: Action, act: Callable[[BillRun, object], object], done: str):
-    """A POST-only view that calls one service and reports its result as a message; the
-    permission it needs is the transition table's."""
+    """One of the run page's buttons: the service's result as a message, then the run's page (or
+    the new run a retry made, or the list once the run is deleted). The permission it needs is
+    the transition table's."""
 
-    @require_POST
-    @permission_required(TRANSITIONS[action].permission, raise_exception=True)
-    def view(request, pk):
-        run = get_object_or_404(BillRun, pk=pk)
-        try:
-            result = act(run, request.user)
-        except DomainError as error:
-            messages.error(request, str(error))
-            return redirect(run)
-        if isinstance(result, BillRun) and result.pk != run.pk:  # retry made a new run
-            messages.success(request, done.format(number=run.number, new=result.number))
-            return redirect(result)
-        messages.success(request, done.format(number=run.number))
-        if result is None:  # deleted
-            return redirect("billruns:list")
-        return redirect(run)
+    def report(run: BillRun, result: BillRun | None):
+        new = result.number if result is not None else ""
+        return done.format(number=run.number, new=new), result or "billruns:list"
 
-    return view
+    return action_view(
+        model=BillRun, permission=TRANSITIONS[action].permission, act=act, done=report
+    )
 
 
 post_view = _transition_view(

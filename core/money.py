@@ -1,6 +1,6 @@
 """Currency minor units and the project's one rounding rule."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 
@@ -26,7 +26,7 @@ def minor_unit_exponent(currency: str) -> Decimal:
 
 def round_amount(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding rule of the project."""
-    return value.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+    return round_fraction(Fraction(value), currency)
 
 
 def round_fraction(value: Fraction, currency: str) -> Decimal:

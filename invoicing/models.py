@@ -8,12 +8,11 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from accounts.models import Charge
+from accounts.models import PRICE, Charge
 from core.numbering import next_numbers
 
 # Up to 18 digits with 3 decimals: enough for every ISO 4217 minor unit (DESIGN §3).
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
-PRICE = {"max_digits": 20, "decimal_places": 6}
 
 
 class BillingDocumentQuerySet(models.QuerySet):
@@ -113,6 +112,10 @@ class BillingDocument(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("invoicing:detail", args=[self.pk])
+
+    @property
+    def is_credit_memo(self) -> bool:
+        return self.kind == self.Kind.CREDIT_MEMO
 
     @property
     def is_zero_amount(self) -> bool:

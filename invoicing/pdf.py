@@ -23,7 +23,7 @@ def render_document_html(
             "account": document.account,
             "lines": list(lines),
             "issuer_name": getattr(settings, "BILLCYCLE_ISSUER_NAME", "Billcycle"),
-            "is_credit_memo": document.kind == BillingDocument.Kind.CREDIT_MEMO,
+            "is_credit_memo": document.is_credit_memo,
             "title": "Credit memo"
             if document.kind == BillingDocument.Kind.CREDIT_MEMO
             else "Invoice",

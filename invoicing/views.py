@@ -1,13 +1,12 @@
 """The Documents pages: list, detail, PDF, and posting one document."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
 
-from core.errors import IllegalTransition
 from core.paging import paginate
+from core.views import action_view
 from invoicing import selectors, services
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument
@@ -43,7 +42,7 @@ def detail_view(request, pk):
             "document": document,
             "account": document.account,
             "page_obj": paginate(request, lines, per_page=LINES_PER_PAGE),
-            "is_credit_memo": document.kind == BillingDocument.Kind.CREDIT_MEMO,
+            "is_credit_memo": document.is_credit_memo,
             # A run's drafts are posted one by one only once the run allows it (the service
             # refuses otherwise; the button is not offered).
             "can_post": services.can_post(document),
@@ -62,21 +61,13 @@ def pdf_view(request, pk):
 
 
 def _document_action(act, done: str):
-    """A POST-only view that calls one document service and reports its result as a message."""
-
-    @require_POST
-    @permission_required("invoicing.post_billingdocument", raise_exception=True)
-    def view(request, pk):
-        document = get_object_or_404(BillingDocument, pk=pk)
-        try:
-            act(document=document, acting_user=request.user)
-        except IllegalTransition as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, done.format(document=document))
-        return redirect(document)
-
-    return view
+    """Post or unpost from the document's page: one service call, its result as a message."""
+    return action_view(
+        model=BillingDocument,
+        permission="invoicing.post_billingdocument",
+        act=lambda document, user: act(document=document, acting_user=user),
+        done=lambda document, _: (done.format(document=document), document),
+    )
 
 
 post_view = _document_action(services.post_document, "{document} posted.")

@@ -28,27 +28,18 @@ class DocumentsOfRuns:
             )
 
     def after_post(self, document, *, actor, now: dt.datetime) -> None:
-        run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
-        record(
-            run,
-            from_status=run.status,
-            to_status=run.status,
-            actor=actor,
-            now=now,
-            message=f"{document} posted",
-        )
+        _note(document, actor=actor, now=now, message=f"{document} posted")
 
     def after_unpost(self, document, *, actor, now: dt.datetime) -> None:
-        run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
         message = f"{document} set back to Draft"
+        run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
         if not move(
             run, Action.UNPOST_DOCUMENT, actor=actor, now=now, message=message, updated_by=actor
         ):
-            record(
-                run,
-                from_status=run.status,
-                to_status=run.status,
-                actor=actor,
-                now=now,
-                message=message,
-            )
+            _note(document, actor=actor, now=now, message=message)
+
+
+def _note(document, *, actor, now: dt.datetime, message: str) -> None:
+    """A History row that changes no status: what happened to one of the run's documents."""
+    run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
+    record(run, from_status=run.status, to_status=run.status, actor=actor, now=now, message=message)

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.demo import seed_demo_accounts
 from billruns import execution, services
+from billruns.management.commands._common import parse_date
 from billruns.models import BillRun
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument, DocumentLine
@@ -69,10 +70,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if min(options["accounts"], options["workers"], options["chunk_size"]) < 1:
             raise CommandError("--accounts, --workers and --chunk-size must be at least 1.")
-        try:
-            as_of = dt.date.fromisoformat(options["as_of"])
-        except ValueError:
-            raise CommandError("--as-of must be a date as YYYY-MM-DD.") from None
+        as_of = parse_date(options["as_of"], "--as-of")
         # Measure production behaviour: with DEBUG on, Django formats and keeps the SQL of
         # the last 9,000 statements, and a chunk's bulk statements are tens of kilobytes each.
         settings.DEBUG = False
