@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 from accounts.models import Charge, UsageRecord
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
-from billruns.services.finalize import finalize_bill_run
+from billruns.services.finalize import amounts_json, finalize_bill_run, no_amounts
 from billruns.services.lifecycle import TRANSITIONS, Action
 from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
@@ -87,9 +87,7 @@ class ChunkResult:
     amounts: dict = field(default_factory=dict)  # currency → {"invoice": D, "credit_memo": D}
 
     def add_document(self, kind: str, currency: str, amount: Decimal) -> None:
-        totals = self.amounts.setdefault(
-            currency, {"invoice": Decimal(0), "credit_memo": Decimal(0)}
-        )
+        totals = self.amounts.setdefault(currency, no_amounts())
         if kind == DocumentKind.INVOICE:
             self.invoices += 1
             self.zero_amount_invoices += amount == 0
@@ -97,6 +95,18 @@ class ChunkResult:
         else:
             self.credit_memos += 1
             totals["credit_memo"] += amount
+
+    def counters(self) -> dict:
+        """The chunk's RunCounters fields."""
+        return {
+            "number_of_accounts": self.accounts,
+            "number_of_invoices": self.invoices,
+            "number_of_zero_amount_invoices": self.zero_amount_invoices,
+            "number_of_credit_memos": self.credit_memos,
+            "number_of_failures": self.failures,
+            "number_of_late_usage": self.late_usage,
+            "amounts_by_currency": amounts_json(self.amounts),
+        }
 
 
 def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
@@ -263,17 +273,8 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             status=BillRunChunk.Status.DONE,
             finished_at=timezone.now(),
             duration_ms=duration_ms,
-            number_of_accounts=result.accounts,
-            number_of_invoices=result.invoices,
-            number_of_zero_amount_invoices=result.zero_amount_invoices,
-            number_of_credit_memos=result.credit_memos,
-            number_of_failures=result.failures,
             number_of_lines=result.lines,
-            number_of_late_usage=result.late_usage,
-            amounts_by_currency={
-                currency: {kind: str(amount) for kind, amount in totals.items()}
-                for currency, totals in result.amounts.items()
-            },
+            **result.counters(),
             error_message="",
         )
         if not finished:

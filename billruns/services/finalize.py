@@ -20,6 +20,19 @@ logger = logging.getLogger(__name__)
 STATISTICS = RunCounters.COUNTS
 
 
+def no_amounts() -> dict[str, Decimal]:
+    """One currency's totals before anything is added (DESIGN's invoice and credit memo amounts)."""
+    return {"invoice": Decimal(0), "credit_memo": Decimal(0)}
+
+
+def amounts_json(per_currency: dict[str, dict[str, Decimal]]) -> dict:
+    """{"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: exact decimals as strings."""
+    return {
+        currency: {kind: str(amount) for kind, amount in totals.items()}
+        for currency, totals in sorted(per_currency.items())
+    }
+
+
 def run_statistics(run_id: int) -> dict:
     """The run's statistics, added up in Python from its chunks (never an SQL SUM of money)."""
     stats = dict.fromkeys(STATISTICS, 0)
@@ -33,15 +46,10 @@ def run_statistics(run_id: int) -> dict:
         for field in STATISTICS:
             stats[field] += getattr(chunk, field)
         for currency, amounts in chunk.amounts_by_currency.items():
-            totals = per_currency.setdefault(
-                currency, {"invoice": Decimal(0), "credit_memo": Decimal(0)}
-            )
+            totals = per_currency.setdefault(currency, no_amounts())
             for kind, amount in amounts.items():
                 totals[kind] += Decimal(amount)
-    stats["amounts_by_currency"] = {
-        currency: {kind: str(amount) for kind, amount in totals.items()}
-        for currency, totals in sorted(per_currency.items())
-    }
+    stats["amounts_by_currency"] = amounts_json(per_currency)
     # One currency: the scalar totals are that currency's. Several: amounts of different
     # currencies are never added, so the scalars stay 0 and pages show amounts_by_currency.
     single = len(per_currency) == 1
