@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from accounts import imports
 from accounts.imports import ImportFileError, import_accounts, import_usage
+from accounts.imports import accounts as accounts_import
+from accounts.imports import usage as usage_import
 from accounts.models import Account, Charge, Subscription, UsageRecord
 from billruns import services
 from billruns.models import BillRun
@@ -155,7 +157,7 @@ def test_a_bill_run_bills_exactly_the_imported_usage(customers, django_capture_o
 def test_in_all_or_nothing_mode_a_bad_row_in_a_later_batch_undoes_the_earlier_batches(
     customers, monkeypatch
 ):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(usage_import, "BATCH_SIZE", 2)
     rows = [f"A00000101,C00000011,{n},2026-01-10" for n in range(1, 8)]
     result = import_usage(
         text(USAGE_HEADER, *rows, "A00000101,C00000011,x,2026-01-10"), file_name="u.csv"
@@ -170,7 +172,7 @@ def test_in_all_or_nothing_mode_a_bad_row_in_a_later_batch_undoes_the_earlier_ba
 def test_a_file_that_turns_unreadable_half_way_writes_nothing_even_with_write_valid(
     customers, monkeypatch
 ):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(usage_import, "BATCH_SIZE", 2)
     good = "".join(f"A00000101,C00000011,{n},2026-01-10\n" for n in range(1, 6)).encode()
     raw = io.BytesIO(USAGE_HEADER.encode() + b"\n" + good + b"A00000101,C00000011,1,\xff\n")
     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -520,7 +522,7 @@ def test_three_hundred_accounts_import_with_a_bounded_number_of_queries(
 
 def test_a_number_taken_between_the_check_and_the_write_imports_nothing(monkeypatch):
     AccountFactory(number="LEGACY-1")
-    monkeypatch.setattr(imports, "_check_numbers", lambda *args, **kwargs: None)
+    monkeypatch.setattr(accounts_import, "_check_numbers", lambda *args, **kwargs: None)
     lines = (ACCOUNTS_HEADER, account_row(ref="new"), account_row(number="LEGACY-1"))
     with pytest.raises(ImportFileError, match="^The database refused the write"):
         import_accounts(text(*lines), file_name="accounts.csv")
