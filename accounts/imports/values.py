@@ -80,6 +80,14 @@ _CHARGE_COLUMN_OF = {"name": "charge_name"}
 _SUBSCRIPTION_COLUMN_OF: dict[str, str] = {}
 
 
+def _keep(values: dict, errors: list[tuple[str, str]], column: str, parsed) -> None:
+    """A parsed cell: its value goes to the field of the column's name, its reason to the errors."""
+    if isinstance(parsed, str):
+        errors.append((column, parsed))
+    else:
+        values[column] = parsed
+
+
 def _full_clean(instance, errors, column_of: dict[str, str], *, exclude=()) -> None:
     """Run the model's own validation, leaving out fields already found wrong.
 
@@ -116,18 +124,12 @@ def clean_account(get, number: str) -> tuple[dict, list[tuple[str, str]]]:
             errors.append((column, MISSING))
     if get("bill_cycle_day"):
         day = parse_whole_number(get("bill_cycle_day"), low=1, high=31)
-        if isinstance(day, str):
-            errors.append(("bill_cycle_day", day))
-        else:
-            values["bill_cycle_day"] = day
+        _keep(values, errors, "bill_cycle_day", day)
     if values["batch"] not in BATCHES:
         errors.append(("batch", f"{values['batch']!r} is not a batch: use Batch1 … Batch50"))
     if get("payment_term_days"):
         days = parse_whole_number(get("payment_term_days"), low=0, high=32767)
-        if isinstance(days, str):
-            errors.append(("payment_term_days", days))
-        else:
-            values["payment_term_days"] = days
+        _keep(values, errors, "payment_term_days", days)
     instance = Account(**values)
     _full_clean(instance, errors, _ACCOUNT_COLUMN_OF)
     return _field_values(instance, values), errors
@@ -142,11 +144,7 @@ def clean_subscription(get) -> tuple[dict, list[tuple[str, str]]]:
             if required:
                 errors.append((column, MISSING))
             continue
-        day = parse_date(text)
-        if isinstance(day, str):
-            errors.append((column, day))
-        else:
-            values[column] = day
+        _keep(values, errors, column, parse_date(text))
     if values["term_start"] and values["term_end"] and values["term_end"] < values["term_start"]:
         errors.append(("term_end", _constraint_message(Subscription, "subscription_term_ordered")))
     instance = Subscription(**values)
@@ -192,20 +190,12 @@ def clean_charge(get) -> tuple[dict, list[tuple[str, str]]]:
     for column, negative in (("price", True), ("quantity", True)):
         text = get(column)
         if text:
-            number = parse_decimal(text, negative=negative)
-            if isinstance(number, str):
-                errors.append((column, number))
-            else:
-                values[column] = number
+            _keep(values, errors, column, parse_decimal(text, negative=negative))
         elif column == "price" and charge_model in (Model.FLAT_FEE, Model.PER_UNIT):
             errors.append((column, f"{MISSING}: {charge_model} charges need a price"))
     for column in ("effective_start", "effective_end"):
         if get(column):
-            day = parse_date(get(column))
-            if isinstance(day, str):
-                errors.append((column, day))
-            else:
-                values[column] = day
+            _keep(values, errors, column, parse_date(get(column)))
     if get("tiers"):
         try:
             # Numbers stay strings ("0.10"), never floats: money is never a float.
