@@ -6,9 +6,11 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
 from accounts import imports
@@ -123,6 +125,26 @@ def test_write_valid_writes_exactly_the_good_usage_rows_with_their_source(custom
         ("A00000101", "C00000011", Decimal("2.5"), dt.date(2026, 1, 11), "Pending", "usage.csv:3"),
         ("A00000102", "C00000021", Decimal("7"), dt.date(2026, 1, 20), "Pending", "usage.csv:16"),
     ]
+
+
+def test_imported_usage_is_stored_exactly_as_a_saved_record_is(customers):
+    # The import inserts prepared rows, not models: what lands in the table (timestamps too,
+    # which SQLite keeps as text) must be what a model's save would have written.
+    with time_machine.travel(dt.datetime(2026, 2, 1, 12, 30, 5, 123456, tzinfo=dt.UTC), tick=False):
+        import_usage(text(USAGE_HEADER, "A00000101,C00000011,2.50,2026-01-10"), file_name="u.csv")
+        UsageRecordFactory(
+            charge=Charge.objects.get(number="C00000011"),
+            quantity=Decimal("2.50"),
+            usage_date=dt.date(2026, 1, 10),
+            source="u.csv:2",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, charge_id, quantity, usage_date, status, line_id, source, "
+            "created_at FROM accounts_usagerecord ORDER BY id"
+        )
+        imported, saved = cursor.fetchall()
+    assert imported == saved
 
 
 def test_a_bill_run_bills_exactly_the_imported_usage(customers, django_capture_on_commit_callbacks):
