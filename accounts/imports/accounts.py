@@ -146,8 +146,9 @@ def import_accounts(
 ) -> ImportResult:
     """Create accounts with their subscriptions and charges from a CSV text stream.
 
-    See the module's docstring for the rules. Raises ImportFileError when the file as a whole
-    cannot be read (nothing is written then).
+    The rules are this module's docstring, with those both imports share in the package's and
+    in `reading`'s. Raises ImportFileError when the file as a whole cannot be read (nothing is
+    written then).
     """
     positions, rows = read_csv(stream, ACCOUNTS, ACCOUNT_COLUMNS)
     if "account_number" not in positions and "account_ref" not in positions:

@@ -101,10 +101,11 @@ def import_usage(
     on_progress: Callable[[int], None] | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> ImportResult:
-    """Import usage records from a CSV text stream; see the module's docstring for the rules.
+    """Import usage records from a CSV text stream.
 
-    Raises ImportFileError when the file as a whole cannot be read (nothing is written then).
-    `on_progress` gets the number of rows read after each batch.
+    The rules are this module's docstring, with those both imports share in the package's and
+    in `reading`'s. Raises ImportFileError when the file as a whole cannot be read (nothing is
+    written then). `on_progress` gets the number of rows read after each batch.
     """
     positions, rows = read_csv(stream, USAGE, USAGE_COLUMNS)
     width = len(positions)
