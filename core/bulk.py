@@ -1,4 +1,4 @@
-"""The bill run's bulk statements, at the speed of the database's own fastest path.
+"""The project's bulk statements (bill run chunks, usage import), at the database's fastest path.
 
 The ORM's `bulk_create` and `bulk_update` spend most of a chunk's time building SQL (model
 instances, expression trees, CASE WHEN for updates, 999 parameters a statement on SQLite). Here
@@ -59,9 +59,19 @@ class BulkWriter:
     # -- inserts ---------------------------------------------------------------------------
 
     def insert(
-        self, model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+        self,
+        model: type[Model],
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        *,
+        prepared: bool = False,
     ) -> None:
-        """Insert `rows` (tuples in `columns` order, Python values) into the model's table."""
+        """Insert `rows` (tuples in `columns` order, Python values) into the model's table.
+
+        `prepared` rows go to the driver as they are, without a conversion per value: they may
+        hold numbers, text, None, decimals and dates (both drivers take those as Django stores
+        them) and values passed through `prepare_value`, e.g. one timestamp for every row.
+        """
         if not rows:
             return
         table = model._meta.db_table
@@ -79,7 +89,7 @@ class BulkWriter:
         with self.connection.cursor() as cursor:
             cursor.executemany(
                 f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
-                [self._sqlite_row(row) for row in rows],
+                rows if prepared else [self._sqlite_row(row) for row in rows],
             )
 
     # -- updates ---------------------------------------------------------------------------
@@ -152,6 +162,10 @@ class BulkWriter:
         return moved
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def prepare_value(self, value: object) -> object:
+        """`value` as `insert` sends it to the database: convert it once for `prepared` rows."""
+        return value if self.postgres else self._sqlite_row((value,))[0]
 
     def _sqlite_row(self, row: Sequence[object]) -> list[object]:
         """What Django's SQLite backend would store: decimals and dates as text."""

@@ -6,13 +6,17 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
 from accounts import imports
 from accounts.imports import ImportFileError, import_accounts, import_usage
+from accounts.imports import accounts as accounts_import
+from accounts.imports import usage as usage_import
 from accounts.models import Account, Charge, Subscription, UsageRecord
 from billruns.models import BillRun
 from tests.factories import AccountFactory, ChargeFactory, UsageRecordFactory, create_bill_run
@@ -122,6 +126,26 @@ def test_write_valid_writes_exactly_the_good_usage_rows_with_their_source(custom
     ]
 
 
+def test_imported_usage_is_stored_exactly_as_a_saved_record_is(customers):
+    # The import inserts prepared rows, not models: what lands in the table (timestamps too,
+    # which SQLite keeps as text) must be what a model's save would have written.
+    with time_machine.travel(dt.datetime(2026, 2, 1, 12, 30, 5, 123456, tzinfo=dt.UTC), tick=False):
+        import_usage(text(USAGE_HEADER, "A00000101,C00000011,2.50,2026-01-10"), file_name="u.csv")
+        UsageRecordFactory(
+            charge=Charge.objects.get(number="C00000011"),
+            quantity=Decimal("2.50"),
+            usage_date=dt.date(2026, 1, 10),
+            source="u.csv:2",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, charge_id, quantity, usage_date, status, line_id, source, "
+            "created_at FROM accounts_usagerecord ORDER BY id"
+        )
+        imported, saved = cursor.fetchall()
+    assert imported == saved
+
+
 def test_a_bill_run_bills_exactly_the_imported_usage(customers, django_capture_on_commit_callbacks):
     acme, _ = customers
     later = UsageRecordFactory(
@@ -154,7 +178,7 @@ def test_a_bill_run_bills_exactly_the_imported_usage(customers, django_capture_o
 def test_in_all_or_nothing_mode_a_bad_row_in_a_later_batch_undoes_the_earlier_batches(
     customers, monkeypatch
 ):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(usage_import, "BATCH_SIZE", 2)
     rows = [f"A00000101,C00000011,{n},2026-01-10" for n in range(1, 8)]
     result = import_usage(
         text(USAGE_HEADER, *rows, "A00000101,C00000011,x,2026-01-10"), file_name="u.csv"
@@ -169,7 +193,7 @@ def test_in_all_or_nothing_mode_a_bad_row_in_a_later_batch_undoes_the_earlier_ba
 def test_a_file_that_turns_unreadable_half_way_writes_nothing_even_with_write_valid(
     customers, monkeypatch
 ):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(usage_import, "BATCH_SIZE", 2)
     good = "".join(f"A00000101,C00000011,{n},2026-01-10\n" for n in range(1, 6)).encode()
     raw = io.BytesIO(USAGE_HEADER.encode() + b"\n" + good + b"A00000101,C00000011,1,\xff\n")
     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -519,7 +543,7 @@ def test_three_hundred_accounts_import_with_a_bounded_number_of_queries(
 
 def test_a_number_taken_between_the_check_and_the_write_imports_nothing(monkeypatch):
     AccountFactory(number="LEGACY-1")
-    monkeypatch.setattr(imports, "_check_numbers", lambda *args, **kwargs: None)
+    monkeypatch.setattr(accounts_import, "_check_numbers", lambda *args, **kwargs: None)
     lines = (ACCOUNTS_HEADER, account_row(ref="new"), account_row(number="LEGACY-1"))
     with pytest.raises(ImportFileError, match="^The database refused the write"):
         import_accounts(text(*lines), file_name="accounts.csv")
