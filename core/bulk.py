@@ -72,9 +72,19 @@ class BulkWriter:
         hold numbers, text, None, decimals and dates (both drivers take those as Django stores
         them) and values passed through `prepare_value`, e.g. one timestamp for every row.
         """
+        self.insert_into(model._meta.db_table, columns, rows, prepared=prepared)
+
+    def insert_into(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        *,
+        prepared: bool = False,
+    ) -> None:
+        """`insert` into a table by name (the benchmark's floor writes to scratch tables)."""
         if not rows:
             return
-        table = model._meta.db_table
         names = ", ".join(f'"{column}"' for column in columns)
         if self.postgres:
             sql = f'COPY "{table}" ({names}) FROM STDIN'

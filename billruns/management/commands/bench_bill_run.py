@@ -9,7 +9,6 @@ the fastest raw method of the database, executemany on SQLite or COPY on Postgre
 the ratio of the run's wall time to that floor. Use a database of its own: it bills everything.
 """
 
-import datetime as dt
 import multiprocessing
 import resource
 import time
@@ -21,19 +20,12 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.demo import seed_demo_accounts
 from billruns import execution, services
+from billruns.execution import DOCUMENT_COLUMNS, LINE_COLUMNS
 from billruns.management.commands._common import parse_date
 from billruns.models import BillRun
 from billruns.terms import RunTerms
+from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
-
-DOCUMENT_COLUMNS = [
-    "kind", "number", "account_id", "bill_run_id", "currency", "document_date", "target_date",
-    "due_date", "amount", "status", "created_at", "updated_at",
-]  # fmt: skip
-LINE_COLUMNS = [
-    "document_id", "charge_id", "subscription_id", "charge_type", "description",
-    "service_start", "service_end", "quantity", "unit_price", "amount", "canceled",
-]  # fmt: skip
 
 
 def _peak_rss_mb() -> float:
@@ -185,27 +177,7 @@ class Command(BaseCommand):
         return seconds
 
     def _write_floor(self, table: str, columns, batch) -> float:
+        """The project's one bulk writer: executemany on SQLite, COPY on PostgreSQL."""
         started = time.monotonic()
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    [self._sqlite_row(row) for row in batch],
-                )
+        BulkWriter().insert_into(table, columns, batch)
         return time.monotonic() - started
-
-    @staticmethod
-    def _sqlite_row(row):
-        return [
-            str(value)
-            if hasattr(value, "as_tuple")
-            else value.isoformat()
-            if isinstance(value, dt.date | dt.datetime)
-            else value
-            for value in row
-        ]
