@@ -6,6 +6,7 @@ from django_q.tasks import async_task
 
 from billruns import execution, services
 from billruns.models import BillRun, BillRunChunk
+from billruns.services.lifecycle import TRANSITIONS, Action
 
 
 def start_bill_run(run_id: int) -> str:
@@ -73,13 +74,14 @@ def requeue_stale_chunks() -> str:
         async_task("billruns.tasks.bill_chunk", chunk_id)
     # A posting or a cancel whose worker died: resume it (both are safe to run twice).
     resumed = 0
-    for task, status in (
-        ("billruns.tasks.finish_posting", BillRun.Status.POST_IN_PROGRESS),
-        ("billruns.tasks.finish_cancel", BillRun.Status.CANCEL_IN_PROGRESS),
+    for task, action in (
+        ("billruns.tasks.finish_posting", Action.FINISH_POSTING),
+        ("billruns.tasks.finish_cancel", Action.FINISH_CANCEL),
     ):
-        for run_id in BillRun.objects.filter(status=status, updated_at__lt=stale).values_list(
-            "id", flat=True
-        )[:100]:
+        stopped = BillRun.objects.filter(
+            status__in=TRANSITIONS[action].sources, updated_at__lt=stale
+        )
+        for run_id in stopped.values_list("id", flat=True)[:100]:
             async_task(task, run_id)
             resumed += 1
     finished = 0
