@@ -16,11 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from billruns.errors import BillRunError, IllegalTransition
+from billruns.errors import IllegalTransition
 from billruns.models import BillRun, BillRunEvent
 from invoicing.models import BillingDocument
-
-__all__ = ["Action", "BillRunError", "IllegalTransition", "TRANSITIONS", "can", "move"]
 
 DELETED = "Deleted"  # the to_status of the History row written when a run is removed
 
@@ -128,8 +126,7 @@ def available_actions(run: BillRun, *, user, documents: dict[str, int]) -> dict[
     )
     return {
         "post": can(run, Action.POST, user=user),
-        "cancel": can(run, Action.CANCEL, user=user)
-        and (run.status == BillRun.Status.PENDING or not posted),
+        "cancel": can(run, Action.CANCEL, user=user) and not posted,
         "terminate": can(run, Action.TERMINATE, user=user),
         "delete": can(run, Action.DELETE, user=user) and not not_canceled,
         "retry": can(run, Action.RETRY, user=user) and run.has_failures,

@@ -19,7 +19,6 @@ BADGE_COLOURS = {
     "Posted": "primary",
     "Draft": "secondary",
     "Active": "success",
-    "Inactive": "secondary",
     "Billed": "primary",
     "Running": "info",
     "Done": "success",
