@@ -39,12 +39,6 @@ def option_values(response) -> list[str]:
 
 
 @pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def three_accounts():
     return [
         AccountFactory(

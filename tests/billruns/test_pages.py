@@ -46,12 +46,6 @@ def failing_charge(**account):
     return charge
 
 
-@pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def form_data(**overrides):
     data = {
         "scope": "batches",
