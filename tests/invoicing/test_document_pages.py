@@ -38,6 +38,23 @@ def posted(number, amount="100.00", **fields):
     )
 
 
+def add_lines(line, numbers):
+    """Lines "Line n" on `line`'s document, of its charge, each for the day 2020-01-01 + n days."""
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=line.document,
+            charge=line.charge,
+            subscription=line.subscription,
+            charge_type=line.charge_type,
+            description=f"Line {n}",
+            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
+            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
+            amount=Decimal("1.00"),
+        )
+        for n in numbers
+    )
+
+
 def listed(response) -> list[str]:
     """The document numbers in the list's table, in order."""
     return re.findall(r'data-document="([^"]+)"', response.content.decode())
@@ -234,19 +251,7 @@ def test_a_credit_memo_explains_that_its_amount_is_the_credit_given(logged_in):
 def test_the_lines_are_paginated_a_hundred_at_a_time(logged_in):
     line = DocumentLineFactory(document__number="INV00000001", description="Line 0")
     document = line.document
-    DocumentLine.objects.bulk_create(
-        DocumentLine(
-            document=document,
-            charge=line.charge,
-            subscription=line.subscription,
-            charge_type=line.charge_type,
-            description=f"Line {n}",
-            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            amount=Decimal("1.00"),
-        )
-        for n in range(1, 101)
-    )
+    add_lines(line, range(1, 101))
     first = logged_in.get(document.get_absolute_url()).content.decode()
     assert "Line 99<" in first and "Line 100<" not in first
     assert "1–100 of 101" in first
@@ -259,19 +264,7 @@ def test_the_detail_costs_the_same_queries_at_any_size(logged_in, django_assert_
     document = line.document
     with django_assert_max_num_queries(DETAIL_QUERIES):
         logged_in.get(document.get_absolute_url())
-    DocumentLine.objects.bulk_create(
-        DocumentLine(
-            document=document,
-            charge=line.charge,
-            subscription=line.subscription,
-            charge_type=line.charge_type,
-            description=f"Line {n}",
-            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            amount=Decimal("1.00"),
-        )
-        for n in range(250)
-    )
+    add_lines(line, range(250))
     with django_assert_max_num_queries(DETAIL_QUERIES):
         response = logged_in.get(document.get_absolute_url(), {"page": 2})
     assert "101–200 of 251" in response.content.decode()
