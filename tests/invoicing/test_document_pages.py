@@ -55,6 +55,12 @@ def add_lines(line, numbers):
     )
 
 
+def status_of(document_or_run) -> str:
+    """Its status as the database has it now."""
+    document_or_run.refresh_from_db()
+    return document_or_run.status
+
+
 def listed(response) -> list[str]:
     """The document numbers in the list's table, in order."""
     return re.findall(r'data-document="([^"]+)"', response.content.decode())
@@ -320,10 +326,8 @@ def test_setting_a_posted_document_back_to_draft_reopens_its_run(logged_in):
     done = posted("INV00000001", bill_run=run)
     response = logged_in.post(reverse("invoicing:unpost", args=[done.pk]), follow=True)
     assert "INV00000001 set back to Draft." in response.content.decode()
-    done.refresh_from_db()
-    run.refresh_from_db()
-    assert done.status == BillingDocument.Status.DRAFT
-    assert run.status == BillRun.Status.COMPLETED
+    assert status_of(done) == BillingDocument.Status.DRAFT
+    assert status_of(run) == BillRun.Status.COMPLETED
 
 
 def test_posting_a_posted_document_shows_why_it_was_refused(logged_in):
@@ -347,14 +351,11 @@ def test_a_billing_viewer_may_not_post_or_set_back(client, viewer):
     client.force_login(viewer)
     assert client.post(reverse("invoicing:post", args=[draft.pk])).status_code == 403
     assert client.post(reverse("invoicing:unpost", args=[done.pk])).status_code == 403
-    draft.refresh_from_db()
-    done.refresh_from_db()
-    assert draft.status == BillingDocument.Status.DRAFT
-    assert done.status == BillingDocument.Status.POSTED
+    assert status_of(draft) == BillingDocument.Status.DRAFT
+    assert status_of(done) == BillingDocument.Status.POSTED
 
 
 def test_posting_needs_a_post_request(logged_in):
     draft = invoice("INV00000001")
     assert logged_in.get(reverse("invoicing:post", args=[draft.pk])).status_code == 405
-    draft.refresh_from_db()
-    assert draft.status == BillingDocument.Status.DRAFT
+    assert status_of(draft) == BillingDocument.Status.DRAFT
