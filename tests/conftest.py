@@ -52,22 +52,30 @@ def role(name: str):
     return group
 
 
+def staff_user(django_user_model, username: str, group: str):
+    """A staff member of one role: email <username>@example.com, password <username>-pass."""
+    user = django_user_model.objects.create_user(
+        username, f"{username}@example.com", f"{username}-pass", is_staff=True
+    )
+    user.groups.add(role(group))
+    return user
+
+
 @pytest.fixture
 def operator(db, django_user_model):
-    user = django_user_model.objects.create_user(
-        "operator", "operator@example.com", "operator-pass", is_staff=True
-    )
-    user.groups.add(role("Billing Operator"))
-    return user
+    return staff_user(django_user_model, "operator", "Billing Operator")
 
 
 @pytest.fixture
 def viewer(db, django_user_model):
-    user = django_user_model.objects.create_user(
-        "viewer", "viewer@example.com", "viewer-pass", is_staff=True
-    )
-    user.groups.add(role("Billing Viewer"))
-    return user
+    return staff_user(django_user_model, "viewer", "Billing Viewer")
+
+
+@pytest.fixture
+def logged_in(client, operator):
+    """The test client, logged in as the operator: what the page tests of every app start from."""
+    client.force_login(operator)
+    return client
 
 
 RUN_DATE = dt.date(2026, 2, 1)

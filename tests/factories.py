@@ -116,6 +116,20 @@ class DocumentLineFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100.00")
 
 
+def failing_charge(**account):
+    """A usage charge whose tiers do not cover its usage: rating it fails with invalid_tiers.
+    `account`: fields of the new account it bills, such as batch="Batch2"."""
+    charge = ChargeFactory(
+        charge_type="Usage",
+        charge_model="Tiered",
+        billing_timing="InArrears",
+        tiers=[{"up_to": 10, "unit_price": "1"}],
+        **{f"subscription__account__{k}": v for k, v in account.items()},
+    )
+    UsageRecordFactory(charge=charge, usage_date=dt.date(2026, 1, 10))
+    return charge
+
+
 RUN_CREATION_OPTIONS = {
     "acting_user",
     "run_type",

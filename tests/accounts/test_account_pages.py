@@ -39,39 +39,15 @@ def option_values(response) -> list[str]:
 
 
 @pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def three_accounts():
-    return [
-        AccountFactory(
-            number="A00000101",
-            name="Acme Corp",
-            batch="Batch1",
-            bill_cycle_day=1,
-            currency="USD",
-            status=Account.Status.ACTIVE,
-        ),
-        AccountFactory(
-            number="A00000102",
-            name="Globex",
-            batch="Batch2",
-            bill_cycle_day=15,
-            currency="EUR",
-            status=Account.Status.DRAFT,
-        ),
-        AccountFactory(
-            number="A00000201",
-            name="Initech",
-            batch="Batch10",
-            bill_cycle_day=31,
-            currency="JPY",
-            status=Account.Status.CANCELED,
-        ),
+    """Accounts that every column sorts and every filter tells apart."""
+    fields = ("number", "name", "batch", "bill_cycle_day", "currency", "status")
+    rows = [
+        ("A00000101", "Acme Corp", "Batch1", 1, "USD", Account.Status.ACTIVE),
+        ("A00000102", "Globex", "Batch2", 15, "EUR", Account.Status.DRAFT),
+        ("A00000201", "Initech", "Batch10", 31, "JPY", Account.Status.CANCELED),
     ]
+    return [AccountFactory(**dict(zip(fields, row, strict=True))) for row in rows]
 
 
 # --- The list ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from billruns import services
 from billruns.execution import STALE_AFTER, bill_chunk
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from invoicing.models import BillingDocument, DocumentLine
-from tests.factories import ChargeFactory, UsageRecordFactory, create_bill_run
+from tests.factories import ChargeFactory, UsageRecordFactory, create_bill_run, failing_charge
 
 pytestmark = pytest.mark.django_db
 FEB1 = dt.date(2026, 2, 1)
@@ -57,13 +57,7 @@ def test_a_second_run_for_the_same_target_bills_nothing_again(run_now):
 
 def test_a_failing_account_does_not_stop_the_run(run_now, mailoutbox):
     good = ChargeFactory()
-    bad = ChargeFactory(
-        charge_type="Usage",
-        charge_model="Tiered",
-        billing_timing="InArrears",
-        tiers=[{"up_to": 10, "unit_price": "1"}],
-    )
-    UsageRecordFactory(charge=bad, usage_date=dt.date(2026, 1, 10))
+    bad = failing_charge()
     run = run_now()
     assert run.status == BillRun.Status.COMPLETED
     assert (run.number_of_invoices, run.number_of_failures) == (1, 1)

@@ -306,12 +306,6 @@ def expected_rows(runs) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def csv_of(response) -> list[list[str]]:
     assert response.status_code == 200, response.content
     text = b"".join(response.streaming_content).decode("utf-8")

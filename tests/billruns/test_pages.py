@@ -20,6 +20,7 @@ from tests.factories import (
     BillRunFactory,
     ChargeFactory,
     UsageRecordFactory,
+    failing_charge,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,25 +32,6 @@ NEW = reverse("billruns:create")
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
-
-
-def failing_charge(**account):
-    """A usage charge whose tiers do not cover the usage: rating it fails with invalid_tiers."""
-    charge = ChargeFactory(
-        charge_type="Usage",
-        charge_model="Tiered",
-        billing_timing="InArrears",
-        tiers=[{"up_to": 10, "unit_price": "1"}],
-        **{f"subscription__account__{k}": v for k, v in account.items()},
-    )
-    UsageRecordFactory(charge=charge, usage_date=dt.date(2026, 1, 10))
-    return charge
-
-
-@pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
 
 
 def form_data(**overrides):

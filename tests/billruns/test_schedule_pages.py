@@ -15,12 +15,6 @@ NOW = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
 NEW = reverse("schedules:create")
 
 
-@pytest.fixture
-def logged_in(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def schedule_data(**overrides):
     data = {
         "name": "Month end",

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Charge
 from billruns.models import BillRun
-from tests.factories import BillRunFactory, ChargeFactory, UsageRecordFactory
+from tests.factories import BillRunFactory, ChargeFactory, failing_charge
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,15 +24,7 @@ def billable_data():
     account in Batch3 that the run must leave alone."""
     ChargeFactory(subscription__account__batch="Batch1", subscription__account__name="Acme")
     ChargeFactory(subscription__account__batch="Batch2", subscription__account__name="Globex")
-    bad = ChargeFactory(
-        subscription__account__batch="Batch2",
-        subscription__account__name="Initech",
-        charge_type="Usage",
-        charge_model="Tiered",
-        billing_timing="InArrears",
-        tiers=[{"up_to": 10, "unit_price": "1"}],
-    )
-    UsageRecordFactory(charge=bad, usage_date=dt.date(2026, 1, 10))
+    bad = failing_charge(batch="Batch2", name="Initech")
     ChargeFactory(subscription__account__batch="Batch3")
     return bad
 

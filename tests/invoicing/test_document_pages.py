@@ -38,6 +38,29 @@ def posted(number, amount="100.00", **fields):
     )
 
 
+def add_lines(line, numbers):
+    """Lines "Line n" on `line`'s document, of its charge, each for the day 2020-01-01 + n days."""
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=line.document,
+            charge=line.charge,
+            subscription=line.subscription,
+            charge_type=line.charge_type,
+            description=f"Line {n}",
+            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
+            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
+            amount=Decimal("1.00"),
+        )
+        for n in numbers
+    )
+
+
+def status_of(document_or_run) -> str:
+    """Its status as the database has it now."""
+    document_or_run.refresh_from_db()
+    return document_or_run.status
+
+
 def listed(response) -> list[str]:
     """The document numbers in the list's table, in order."""
     return re.findall(r'data-document="([^"]+)"', response.content.decode())
@@ -47,21 +70,15 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
-
-
 # -- list ------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_each_amount_in_its_own_currency(operator_client):
+def test_the_list_shows_each_amount_in_its_own_currency(logged_in):
     run = BillRunFactory()
     usd = invoice("INV00000001", "1234.50", bill_run=run, account__name="Dollar Inc")
     invoice("INV00000002", "1235", account__currency="JPY")
     invoice("INV00000003", "1.001", account__currency="BHD")
-    response = operator_client.get(LIST)
+    response = logged_in.get(LIST)
     content = response.content.decode()
     assert response.status_code == 200
     assert "$1,234.50" in content
@@ -110,65 +127,63 @@ def mixed_documents():
         ({"account": "Globex"}, {"INV00000002"}),
     ],
 )
-def test_each_filter_narrows_the_list(operator_client, mixed_documents, params, expected):
-    assert set(listed(operator_client.get(LIST, params))) == expected
+def test_each_filter_narrows_the_list(logged_in, mixed_documents, params, expected):
+    assert set(listed(logged_in.get(LIST, params))) == expected
 
 
-def test_the_bill_run_filter_takes_a_run_number(operator_client, mixed_documents):
+def test_the_bill_run_filter_takes_a_run_number(logged_in, mixed_documents):
     number = mixed_documents["run"].number
-    assert listed(operator_client.get(LIST, {"bill_run": number.lower()})) == ["INV00000001"]
+    assert listed(logged_in.get(LIST, {"bill_run": number.lower()})) == ["INV00000001"]
 
 
-def test_the_account_filter_takes_an_account_number(operator_client, mixed_documents):
+def test_the_account_filter_takes_an_account_number(logged_in, mixed_documents):
     number = mixed_documents["globex"].number
-    assert listed(operator_client.get(LIST, {"account": number})) == ["INV00000002"]
+    assert listed(logged_in.get(LIST, {"account": number})) == ["INV00000002"]
 
 
 def test_the_newest_document_comes_first_and_each_column_sorts_both_ways(
-    operator_client, mixed_documents
+    logged_in, mixed_documents
 ):
-    assert listed(operator_client.get(LIST)) == ["INV00000002", "INV00000001", "CM00000001"]
-    by_amount = listed(operator_client.get(LIST, {"o": "amount"}))
+    assert listed(logged_in.get(LIST)) == ["INV00000002", "INV00000001", "CM00000001"]
+    by_amount = listed(logged_in.get(LIST, {"o": "amount"}))
     assert by_amount == ["CM00000001", "INV00000001", "INV00000002"]
-    assert listed(operator_client.get(LIST, {"o": "-amount"})) == by_amount[::-1]
-    by_number = listed(operator_client.get(LIST, {"o": "number"}))
+    assert listed(logged_in.get(LIST, {"o": "-amount"})) == by_amount[::-1]
+    by_number = listed(logged_in.get(LIST, {"o": "number"}))
     assert by_number == ["CM00000001", "INV00000001", "INV00000002"]
 
 
-def test_a_column_header_sorts_and_filtering_keeps_the_sort(operator_client, mixed_documents):
-    content = operator_client.get(LIST, {"o": "amount", "status": "Draft"}).content.decode()
+def test_a_column_header_sorts_and_filtering_keeps_the_sort(logged_in, mixed_documents):
+    content = logged_in.get(LIST, {"o": "amount", "status": "Draft"}).content.decode()
     # The header now offers the other direction, and the filter form carries the sort along.
     assert "o=-amount" in content
     assert re.search(r'<input type="hidden" name="o" value="amount"', content)
 
 
-def test_the_list_without_documents_says_to_run_a_bill_run(operator_client):
-    content = operator_client.get(LIST).content.decode()
+def test_the_list_without_documents_says_to_run_a_bill_run(logged_in):
+    content = logged_in.get(LIST).content.decode()
     assert "No documents yet." in content
     assert reverse("billruns:list") in content
     assert "No document matches these filters." not in content
 
 
-def test_filters_that_match_nothing_say_so(operator_client, mixed_documents):
-    content = operator_client.get(LIST, {"account": "Initech"}).content.decode()
+def test_filters_that_match_nothing_say_so(logged_in, mixed_documents):
+    content = logged_in.get(LIST, {"account": "Initech"}).content.decode()
     assert "No document matches these filters." in content
     assert "No documents yet." not in content
 
 
-def test_a_bad_filter_value_is_shown_as_an_error_not_a_crash(operator_client, mixed_documents):
-    response = operator_client.get(LIST, {"status": "Paid"})
+def test_a_bad_filter_value_is_shown_as_an_error_not_a_crash(logged_in, mixed_documents):
+    response = logged_in.get(LIST, {"status": "Paid"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
 
 
-def test_the_list_costs_the_same_queries_at_any_size(
-    operator_client, django_assert_max_num_queries
-):
+def test_the_list_costs_the_same_queries_at_any_size(logged_in, django_assert_max_num_queries):
     run = BillRunFactory()
     for n in range(3):
         invoice(f"INV0000000{n}", bill_run=run)
     with django_assert_max_num_queries(LIST_QUERIES):
-        assert len(listed(operator_client.get(LIST))) == 3
+        assert len(listed(logged_in.get(LIST))) == 3
     accounts = AccountFactory.create_batch(5)
     BillingDocument.objects.bulk_create(
         BillingDocument(
@@ -184,7 +199,7 @@ def test_the_list_costs_the_same_queries_at_any_size(
         for n in range(120)
     )
     with django_assert_max_num_queries(LIST_QUERIES):
-        response = operator_client.get(LIST, {"o": "-amount", "account": "Customer"})
+        response = logged_in.get(LIST, {"o": "-amount", "account": "Customer"})
     assert len(listed(response)) == 50
     assert "1–50 of 123" in response.content.decode()
 
@@ -192,7 +207,7 @@ def test_the_list_costs_the_same_queries_at_any_size(
 # -- detail ----------------------------------------------------------------------------------
 
 
-def test_the_detail_shows_the_account_dates_run_and_lines(operator_client):
+def test_the_detail_shows_the_account_dates_run_and_lines(logged_in):
     run = BillRunFactory()
     document = invoice(
         "INV00000001",
@@ -210,7 +225,7 @@ def test_the_detail_shows_the_account_dates_run_and_lines(operator_client):
         unit_price=Decimal("0.002500"),
         amount=Decimal("1234.50"),
     )
-    content = operator_client.get(document.get_absolute_url()).content.decode()
+    content = logged_in.get(document.get_absolute_url()).content.decode()
     for text in [
         "INV00000001",
         "Acme Accounts Payable",
@@ -229,80 +244,54 @@ def test_the_detail_shows_the_account_dates_run_and_lines(operator_client):
         assert text in content, text
 
 
-def test_a_credit_memo_explains_that_its_amount_is_the_credit_given(operator_client):
+def test_a_credit_memo_explains_that_its_amount_is_the_credit_given(logged_in):
     memo = BillingDocumentFactory(
         number="CM00000001", kind=BillingDocument.Kind.CREDIT_MEMO, amount=Decimal("40.00")
     )
-    content = operator_client.get(memo.get_absolute_url()).content.decode()
+    content = logged_in.get(memo.get_absolute_url()).content.decode()
     assert "Credit memo CM00000001" in content
     assert "amount is the credit given to the account" in content
     assert "Total credit" in content
 
 
-def test_the_lines_are_paginated_a_hundred_at_a_time(operator_client):
+def test_the_lines_are_paginated_a_hundred_at_a_time(logged_in):
     line = DocumentLineFactory(document__number="INV00000001", description="Line 0")
     document = line.document
-    DocumentLine.objects.bulk_create(
-        DocumentLine(
-            document=document,
-            charge=line.charge,
-            subscription=line.subscription,
-            charge_type=line.charge_type,
-            description=f"Line {n}",
-            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            amount=Decimal("1.00"),
-        )
-        for n in range(1, 101)
-    )
-    first = operator_client.get(document.get_absolute_url()).content.decode()
+    add_lines(line, range(1, 101))
+    first = logged_in.get(document.get_absolute_url()).content.decode()
     assert "Line 99<" in first and "Line 100<" not in first
     assert "1–100 of 101" in first
-    second = operator_client.get(document.get_absolute_url(), {"page": 2}).content.decode()
+    second = logged_in.get(document.get_absolute_url(), {"page": 2}).content.decode()
     assert "Line 100<" in second and "Line 99<" not in second
 
 
-def test_the_detail_costs_the_same_queries_at_any_size(
-    operator_client, django_assert_max_num_queries
-):
+def test_the_detail_costs_the_same_queries_at_any_size(logged_in, django_assert_max_num_queries):
     line = DocumentLineFactory(document__number="INV00000001", document__bill_run=BillRunFactory())
     document = line.document
     with django_assert_max_num_queries(DETAIL_QUERIES):
-        operator_client.get(document.get_absolute_url())
-    DocumentLine.objects.bulk_create(
-        DocumentLine(
-            document=document,
-            charge=line.charge,
-            subscription=line.subscription,
-            charge_type=line.charge_type,
-            description=f"Line {n}",
-            service_start=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            service_end=dt.date(2020, 1, 1) + dt.timedelta(days=n),
-            amount=Decimal("1.00"),
-        )
-        for n in range(250)
-    )
+        logged_in.get(document.get_absolute_url())
+    add_lines(line, range(250))
     with django_assert_max_num_queries(DETAIL_QUERIES):
-        response = operator_client.get(document.get_absolute_url(), {"page": 2})
+        response = logged_in.get(document.get_absolute_url(), {"page": 2})
     assert "101–200 of 251" in response.content.decode()
 
 
-def test_an_operator_sees_post_on_a_draft_and_set_back_on_a_posted_document(operator_client):
+def test_an_operator_sees_post_on_a_draft_and_set_back_on_a_posted_document(logged_in):
     draft = invoice("INV00000001")
-    content = operator_client.get(draft.get_absolute_url()).content.decode()
+    content = logged_in.get(draft.get_absolute_url()).content.decode()
     assert reverse("invoicing:post", args=[draft.pk]) in content
     assert 'data-bs-target="#post-modal"' in content
     assert reverse("invoicing:unpost", args=[draft.pk]) not in content
 
     done = posted("INV00000002")
-    content = operator_client.get(done.get_absolute_url()).content.decode()
+    content = logged_in.get(done.get_absolute_url()).content.decode()
     assert reverse("invoicing:unpost", args=[done.pk]) in content
     assert reverse("invoicing:post", args=[done.pk]) not in content
 
 
-def test_a_canceled_document_offers_neither_post_nor_set_back(operator_client):
+def test_a_canceled_document_offers_neither_post_nor_set_back(logged_in):
     canceled = invoice("INV00000001", status=BillingDocument.Status.CANCELED)
-    content = operator_client.get(canceled.get_absolute_url()).content.decode()
+    content = logged_in.get(canceled.get_absolute_url()).content.decode()
     assert "/post/" not in content and "/unpost/" not in content
 
 
@@ -321,9 +310,9 @@ def test_a_billing_viewer_sees_no_post_buttons(client, viewer):
 # -- post / unpost ---------------------------------------------------------------------------
 
 
-def test_posting_a_draft_makes_it_posted_by_the_operator(operator_client, operator):
+def test_posting_a_draft_makes_it_posted_by_the_operator(logged_in, operator):
     draft = invoice("INV00000001")
-    response = operator_client.post(reverse("invoicing:post", args=[draft.pk]))
+    response = logged_in.post(reverse("invoicing:post", args=[draft.pk]))
     assert response.status_code == 302
     assert response["Location"] == draft.get_absolute_url()
     assert messages_of(response) == ["INV00000001 posted."]
@@ -332,27 +321,25 @@ def test_posting_a_draft_makes_it_posted_by_the_operator(operator_client, operat
     assert draft.posted_by == operator
 
 
-def test_setting_a_posted_document_back_to_draft_reopens_its_run(operator_client):
+def test_setting_a_posted_document_back_to_draft_reopens_its_run(logged_in):
     run = BillRunFactory(status=BillRun.Status.POSTED)
     done = posted("INV00000001", bill_run=run)
-    response = operator_client.post(reverse("invoicing:unpost", args=[done.pk]), follow=True)
+    response = logged_in.post(reverse("invoicing:unpost", args=[done.pk]), follow=True)
     assert "INV00000001 set back to Draft." in response.content.decode()
-    done.refresh_from_db()
-    run.refresh_from_db()
-    assert done.status == BillingDocument.Status.DRAFT
-    assert run.status == BillRun.Status.COMPLETED
+    assert status_of(done) == BillingDocument.Status.DRAFT
+    assert status_of(run) == BillRun.Status.COMPLETED
 
 
-def test_posting_a_posted_document_shows_why_it_was_refused(operator_client):
+def test_posting_a_posted_document_shows_why_it_was_refused(logged_in):
     done = posted("INV00000001")
-    response = operator_client.post(reverse("invoicing:post", args=[done.pk]))
+    response = logged_in.post(reverse("invoicing:post", args=[done.pk]))
     assert response["Location"] == done.get_absolute_url()
     assert messages_of(response) == ["INV00000001 is Posted: only Draft documents can be posted."]
 
 
-def test_setting_a_draft_back_to_draft_shows_why_it_was_refused(operator_client):
+def test_setting_a_draft_back_to_draft_shows_why_it_was_refused(logged_in):
     draft = invoice("INV00000001")
-    response = operator_client.post(reverse("invoicing:unpost", args=[draft.pk]))
+    response = logged_in.post(reverse("invoicing:unpost", args=[draft.pk]))
     assert messages_of(response) == [
         "INV00000001 is Draft: only Posted documents can be set back to Draft."
     ]
@@ -364,14 +351,11 @@ def test_a_billing_viewer_may_not_post_or_set_back(client, viewer):
     client.force_login(viewer)
     assert client.post(reverse("invoicing:post", args=[draft.pk])).status_code == 403
     assert client.post(reverse("invoicing:unpost", args=[done.pk])).status_code == 403
-    draft.refresh_from_db()
-    done.refresh_from_db()
-    assert draft.status == BillingDocument.Status.DRAFT
-    assert done.status == BillingDocument.Status.POSTED
+    assert status_of(draft) == BillingDocument.Status.DRAFT
+    assert status_of(done) == BillingDocument.Status.POSTED
 
 
-def test_posting_needs_a_post_request(operator_client):
+def test_posting_needs_a_post_request(logged_in):
     draft = invoice("INV00000001")
-    assert operator_client.get(reverse("invoicing:post", args=[draft.pk])).status_code == 405
-    draft.refresh_from_db()
-    assert draft.status == BillingDocument.Status.DRAFT
+    assert logged_in.get(reverse("invoicing:post", args=[draft.pk])).status_code == 405
+    assert status_of(draft) == BillingDocument.Status.DRAFT

@@ -56,6 +56,10 @@ def usage_charge(**fields) -> ChargeInput:
     return charge(**values)
 
 
+def one_time_charge(**fields) -> ChargeInput:
+    return charge(charge_type="OneTime", billing_period="", **fields)
+
+
 def rate(*charges, target, bcd=1, currency="USD", usage=(), types=ALL):
     account = AccountInput(
         id=7, currency=currency, bill_cycle_day=bcd, charges=list(charges), usage=list(usage)
@@ -157,24 +161,19 @@ def test_per_unit_recurring_multiplies_price_and_quantity():
 
 
 def test_one_time_charges_bill_once_on_or_after_their_start():
-    setup = charge(
-        charge_type="OneTime",
-        billing_period="",
-        price=Decimal("250"),
-        effective_start=date(2026, 2, 10),
-    )
+    setup = one_time_charge(price=Decimal("250"), effective_start=date(2026, 2, 10))
     assert rate(setup, target=date(2026, 2, 9)).document is None
     result = rate(setup, target=date(2026, 2, 10))
     assert lines_of(result) == [(date(2026, 2, 10), date(2026, 2, 10), Decimal("250.00"))]
     assert result.charged_through == {1: date(2026, 2, 10)}
-    billed = charge(charge_type="OneTime", billing_period="", charged_through=date(2026, 2, 10))
+    billed = one_time_charge(charged_through=date(2026, 2, 10))
     assert rate(billed, target=date(2027, 1, 1)).document is None
 
 
 def test_excluded_charge_types_are_left_alone():
     result = rate(
         charge(),
-        charge(id=3, charge_type="OneTime", billing_period="", price=Decimal("5")),
+        one_time_charge(id=3, price=Decimal("5")),
         target=date(2026, 1, 1),
         types={"OneTime"},
     )
