@@ -23,23 +23,32 @@ def default_charge_types() -> list[str]:
     return list(ALL_CHARGE_TYPES)
 
 
-def validate_batches(value) -> None:
-    """The model's side of RunTerms' batch rule: the same sentences, as a ValidationError."""
+def _validate_list(value, check, *, not_a_list: str, code: str) -> None:
+    """The model's side of one of RunTerms' checks: the same sentences, as a ValidationError."""
     if not isinstance(value, list):
-        raise ValidationError("Batches must be a list (empty for all batches).", code="invalid")
+        raise ValidationError(not_a_list, code="invalid")
     try:
-        terms.check_batches(value)
+        check(value)
     except terms.InvalidTerms as error:
-        raise ValidationError(str(error), code="invalid_batches") from None
+        raise ValidationError(str(error), code=code) from None
+
+
+def validate_batches(value) -> None:
+    _validate_list(
+        value,
+        terms.check_batches,
+        not_a_list="Batches must be a list (empty for all batches).",
+        code="invalid_batches",
+    )
 
 
 def validate_charge_types(value) -> None:
-    if not isinstance(value, list):
-        raise ValidationError("Charge types must be a list.", code="invalid")
-    try:
-        terms.check_charge_types(value)
-    except terms.InvalidTerms as error:
-        raise ValidationError(str(error), code="invalid_charge_types") from None
+    _validate_list(
+        value,
+        terms.check_charge_types,
+        not_a_list="Charge types must be a list.",
+        code="invalid_charge_types",
+    )
     if len(set(value)) != len(value):
         raise ValidationError("A charge type is listed twice.", code="invalid_charge_types")
 
