@@ -6,8 +6,8 @@ raw ids (a select would load every row), and only indexed columns sort.
 
 from django.contrib import admin
 
-from accounts.models import Account, Charge, Subscription, UsageRecord
-from core.admin import BIG_TABLE_PAGE, NumberedAdmin
+from accounts.models import Account, Amendment, Charge, Subscription, UsageRecord
+from core.admin import BIG_TABLE_PAGE, NumberedAdmin, ViewOnlyAdmin, ViewOnlyTabularInline
 
 
 class CurrencyFilter(admin.SimpleListFilter):
@@ -84,6 +84,29 @@ class ChargeInline(admin.TabularInline):
     show_change_link = True
 
 
+class AmendmentInline(ViewOnlyTabularInline):
+    model = Amendment
+    verbose_name_plural = "amendments"
+    fields = ("at", "kind", "charge", "effective_date", "actor", "details")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("charge", "actor")
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(ViewOnlyAdmin):
+    # Written by the lifecycle services only: the history of what a customer was sold.
+    list_display = ("at", "kind", "subscription", "charge", "effective_date", "actor")
+    list_select_related = ("subscription", "charge", "actor")
+    list_filter = ("kind",)
+    search_fields = ("subscription__number", "charge__number")
+    search_help_text = "Subscription or charge number."
+    raw_id_fields = ("subscription", "charge")
+    show_full_result_count = False
+    list_per_page = BIG_TABLE_PAGE
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(NumberedAdmin):
     list_display = ("number", "account", "status", "term_start", "term_end", "canceled_on")
@@ -99,12 +122,14 @@ class SubscriptionAdmin(NumberedAdmin):
         "status",
         "term_start",
         "term_end",
+        "auto_renew",
+        "renewal_term_months",
         "canceled_on",
         "created_at",
         "updated_at",
     )
     readonly_fields = ("created_at", "updated_at")
-    inlines = (ChargeInline,)
+    inlines = (ChargeInline, AmendmentInline)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -152,6 +177,7 @@ class ChargeAdmin(NumberedAdmin):
                     "effective_start",
                     "effective_end",
                     "charged_through",
+                    "replaces",
                 )
             },
         ),
@@ -160,7 +186,7 @@ class ChargeAdmin(NumberedAdmin):
     # The account follows the subscription (Charge.save); charged_through is the billing
     # cursor, moved only by the transaction that writes the lines, so a hand edit would bill a
     # period twice or never.
-    readonly_fields = ("account", "charged_through", "created_at", "updated_at")
+    readonly_fields = ("account", "charged_through", "replaces", "created_at", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

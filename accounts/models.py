@@ -4,6 +4,7 @@ Stored values of every choice are Zuora's words ("OneTime", "InAdvance", "Batch7
 the admin and the API speak the same language.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -114,8 +115,15 @@ class Subscription(NumberedModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscriptions")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     term_start = models.DateField()
-    term_end = models.DateField(null=True, blank=True, help_text="Empty for an evergreen term.")
-    canceled_on = models.DateField(null=True, blank=True)
+    term_end = models.DateField(
+        null=True, blank=True, help_text="Last day of the current term; empty for evergreen."
+    )
+    # A termed subscription renews by renewal_term_months when a bill run reaches its term end.
+    auto_renew = models.BooleanField(default=False)
+    renewal_term_months = models.PositiveSmallIntegerField(default=12)
+    canceled_on = models.DateField(
+        null=True, blank=True, help_text="The first day without service."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,6 +141,12 @@ class Subscription(NumberedModel):
                 name="subscription_canceled_on_iff_canceled",
                 violation_error_message="A canceled subscription needs its cancellation date, "
                 "and only a canceled one has it.",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_renew=False)
+                | Q(term_end__isnull=False, renewal_term_months__gte=1),
+                name="subscription_renews_a_term",
+                violation_error_message="Only a termed subscription renews, by at least a month.",
             ),
         ]
 
@@ -192,6 +206,15 @@ class Charge(NumberedModel):
     )
     billing_timing = models.CharField(
         max_length=10, choices=BillingTiming.choices, default=BillingTiming.IN_ADVANCE
+    )
+    # The charge segment this one continues after a change (DESIGN §9): once a charge has
+    # billed, its pricing never changes in place; a change ends it and starts a successor.
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successor",
     )
     effective_start = models.DateField()
     effective_end = models.DateField(
@@ -337,3 +360,57 @@ class UsageRecord(models.Model):
             raise ValidationError({"account": "The usage's account must be its charge's account."})
         if self.charge_id and self.charge.charge_type != Charge.ChargeType.USAGE:
             raise ValidationError({"charge": "Usage can only be recorded on a usage charge."})
+
+
+class Amendment(models.Model):
+    """One change of what a customer is sold: the subscription's history (DESIGN §3, §9).
+
+    Written by the services of accounts/services.py and by automatic renewal, never by hand.
+    """
+
+    class Kind(models.TextChoices):
+        CANCEL = "Cancel"
+        CHANGE_CHARGE = "ChangeCharge", "Change charge"
+        REMOVE_CHARGE = "RemoveCharge", "Remove charge"
+        ADD_CHARGE = "AddCharge", "Add charge"
+        RENEW = "Renew"
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="amendments"
+    )
+    charge = models.ForeignKey(
+        Charge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="amendments",
+        help_text="Empty for a change of the whole subscription.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    effective_date = models.DateField(help_text="The first day of the change.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the system (automatic renewal).",
+    )
+    at = models.DateTimeField()
+    # What changed, before and after: {"price": ["30.00", "35.00"], …} (decimals as strings).
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subscription", "at"], name="amendment_sub_at_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["Cancel", "ChangeCharge", "RemoveCharge", "AddCharge", "Renew"]
+                ),
+                name="amendment_kind_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.subscription_id} from {self.effective_date}"

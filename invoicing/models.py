@@ -186,6 +186,11 @@ class DocumentLine(models.Model):
     amount = models.DecimalField(**AMOUNT)
     # Set with its document's cancellation, which frees (charge, service_start) for rebilling.
     canceled = models.BooleanField(default=False)
+    # A credit line (DESIGN §5 credit back) names the charge line it credits; null for a charge
+    # line.
+    credits = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
+    )
 
     class Meta:
         ordering = ["document_id", "service_start", "id"]
@@ -193,9 +198,16 @@ class DocumentLine(models.Model):
             # The database's own guard against double billing, on SQLite and PostgreSQL alike.
             models.UniqueConstraint(
                 fields=["charge", "service_start"],
-                condition=Q(canceled=False),
+                condition=Q(canceled=False, credits__isnull=True),
                 name="line_once_per_charge_period",
                 violation_error_message="This charge is already billed for this service period.",
+            ),
+            # ... and against crediting the same days of a line twice.
+            models.UniqueConstraint(
+                fields=["credits", "service_start"],
+                condition=Q(canceled=False, credits__isnull=False),
+                name="credit_once_per_line_period",
+                violation_error_message="This line is already credited from this day.",
             ),
             models.CheckConstraint(
                 condition=Q(service_end__gte=models.F("service_start")),

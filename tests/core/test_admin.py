@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Charge, UsageRecord
+from accounts.models import Amendment, Charge, UsageRecord
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
 from invoicing.models import BillingDocument
 from tests.factories import (
@@ -56,7 +56,15 @@ def build_one_of_everything(owner):
         account=account,
         bill_run=run,
     )
-    UsageRecordFactory(charge__subscription__account=account)
+    usage = UsageRecordFactory(charge__subscription__account=account)
+    Amendment.objects.create(
+        subscription=usage.charge.subscription,
+        charge=usage.charge,
+        kind=Amendment.Kind.REMOVE_CHARGE,
+        effective_date=dt.date(2026, 3, 1),
+        at=timezone.now(),
+        details={"effective_end": [None, "2026-02-28"]},
+    )
     BillRunChunk.objects.create(
         bill_run=run, sequence=1, first_account_id=account.pk, last_account_id=account.pk
     )

@@ -82,3 +82,22 @@ def test_a_credit_memo_carries_a_positive_amount():
 def test_a_posted_document_records_when():
     with pytest.raises(IntegrityError), transaction.atomic():
         BillingDocumentFactory(status=BillingDocument.Status.POSTED, posted_at=None)
+
+
+def test_a_credit_line_may_share_its_charge_lines_service_start():
+    line = DocumentLineFactory(service_start=dt.date(2026, 4, 1), service_end=dt.date(2026, 4, 30))
+    credit = second_line_for(line, credits=line, amount=Decimal("-100.00"))
+    credit.save()  # crediting the whole line starts on the line's own first day
+    assert line.credit_lines.get() == credit
+
+
+def test_the_same_days_of_a_line_cannot_be_credited_twice():
+    line = DocumentLineFactory(service_start=dt.date(2026, 4, 1), service_end=dt.date(2026, 4, 30))
+    days = {"credits": line, "service_start": dt.date(2026, 4, 16), "amount": Decimal("-50.00")}
+    second_line_for(line, **days).save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        second_line_for(line, **days).save()
+    # A canceled credit (its run was canceled) frees the days for the next run's credit.
+    DocumentLine.objects.filter(credits=line).update(canceled=True)
+    second_line_for(line, **days).save()
+    assert DocumentLine.objects.filter(credits=line, canceled=False).count() == 1

@@ -35,6 +35,20 @@ def test_runs_on_postgresql():
 
 
 @pytest.mark.django_db
+def test_the_same_days_of_a_line_cannot_be_credited_twice():
+    line = DocumentLineFactory()
+    other = BillingDocumentFactory(account=line.document.account)
+    credit = clone_line(line, other)
+    credit.credits, credit.amount = line, -line.amount
+    DocumentLine.objects.bulk_create([credit])  # a credit may start where its line starts
+    again = clone_line(line, other)
+    again.credits, again.amount = line, -line.amount
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DocumentLine.objects.bulk_create([again])
+    assert DocumentLine.objects.filter(credits=line).count() == 1
+
+
+@pytest.mark.django_db
 def test_a_second_line_for_the_same_charge_and_service_start_is_refused():
     line = DocumentLineFactory()
     other = BillingDocumentFactory(account=line.document.account)
