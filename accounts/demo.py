@@ -372,7 +372,7 @@ def _add_subscription(part, rand, *, account, currency, as_of, account_canceled,
     # Last day a charge may be billed (DESIGN: effective_end is inclusive).
     last_day = canceled_on - _DAY if canceled_on else None
 
-    term_end = None
+    term_end, term_months = None, 12
     if rand() < 0.3:
         # A termed subscription that auto-renews: the current term is the one containing as_of.
         term_months = (12, 24, 36)[_below(rand, 3)]
@@ -384,6 +384,8 @@ def _add_subscription(part, rand, *, account, currency, as_of, account_canceled,
         status=Subscription.Status.CANCELED if canceled_on else Subscription.Status.ACTIVE,
         term_start=start,
         term_end=term_end,
+        auto_renew=term_end is not None,
+        renewal_term_months=term_months,
         canceled_on=canceled_on,
     )
     part.subscriptions.append(subscription)
