@@ -62,6 +62,23 @@ class ChargeInput:
     effective_start: date
     effective_end: date | None = None
     charged_through: date | None = None
+    term_end: date | None = None  # the subscription's, after any renewal; None: evergreen
+    canceled_on: date | None = None  # the subscription's first day without service
+
+    @property
+    def last_billable_day(self) -> date | None:
+        """The earliest of effective_end, term_end and the day before canceled_on (None: open).
+
+        Nothing is billed after it, whatever the charge's own dates say.
+        """
+        last = self.effective_end
+        if self.term_end is not None and (last is None or self.term_end < last):
+            last = self.term_end
+        if self.canceled_on is not None:
+            served = self.canceled_on - ONE_DAY
+            if last is None or served < last:
+                last = served
+        return last
 
 
 @dataclass(frozen=True)
@@ -183,12 +200,13 @@ class _AccountRater:
         self.late_usage_ids: list[int] = []
 
     def rate(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+        last = charge.last_billable_day
         if charge.charge_type == ChargeType.ONE_TIME:
-            self._rate_one_time(charge)
+            self._rate_one_time(charge, last)
         elif charge.charge_type == ChargeType.RECURRING:
-            self._rate_recurring(charge)
+            self._rate_recurring(charge, last)
         elif charge.charge_type == ChargeType.USAGE:
-            self._rate_usage(charge, usage)
+            self._rate_usage(charge, usage, last)
         else:
             raise self._error(
                 charge, "invalid_charge", f"unknown charge type {charge.charge_type!r}"
@@ -288,9 +306,11 @@ class _AccountRater:
 
     # -- charge types -----------------------------------------------------------------------
 
-    def _rate_one_time(self, charge: ChargeInput) -> None:
+    def _rate_one_time(self, charge: ChargeInput, last: date | None) -> None:
         if charge.charged_through is not None or charge.effective_start > self.target_date:
             return
+        if last is not None and charge.effective_start > last:
+            return  # ended, canceled or out of term before it was due: it never bills
         model = self._model(charge)
         tiers = self._tiers(charge)
         quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
@@ -308,13 +328,12 @@ class _AccountRater:
             ),
         )
 
-    def _rate_recurring(self, charge: ChargeInput) -> None:
+    def _rate_recurring(self, charge: ChargeInput, end: date | None) -> None:
         model = self._model(charge)
         tiers = self._tiers(charge)
         grid = self._grid(charge)
         in_advance = charge.billing_timing != BillingTiming.IN_ARREARS
         since = self._resume(charge)
-        end = charge.effective_end
         if end is not None and since > end:
             return
         full_amount = amount_for(
@@ -349,7 +368,9 @@ class _AccountRater:
             if end is not None and piece.end >= end:
                 return
 
-    def _rate_usage(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+    def _rate_usage(
+        self, charge: ChargeInput, usage: Sequence[UsageInput], end: date | None
+    ) -> None:
         """Usage is billed in arrears: the pending records of each ended period, summed."""
         if not usage:
             return
@@ -358,7 +379,6 @@ class _AccountRater:
             raise self._error(charge, "invalid_charge", "a usage charge cannot be a flat fee")
         tiers = self._tiers(charge)
         grid = self._grid(charge)
-        end = charge.effective_end
         since = self._resume(charge)
         by_period: dict[int, list[UsageInput]] = defaultdict(list)
         for record in usage:
@@ -369,7 +389,7 @@ class _AccountRater:
                     charge,
                     "usage_outside_charge",
                     f"usage dated {record.usage_date.isoformat()} falls outside the charge's "
-                    f"effective dates",
+                    f"billable dates ({_span(charge.effective_start, end)})",
                 )
             if record.quantity < 0:
                 raise self._error(
@@ -405,6 +425,12 @@ class _AccountRater:
                     usage_ids=tuple(r.id for r in records),
                 ),
             )
+
+
+def _span(start: date, last: date | None) -> str:
+    if last is None:
+        return f"from {start.isoformat()}"
+    return f"{start.isoformat()} to {last.isoformat()}"
 
 
 def _decimal(value: Fraction) -> Decimal:
