@@ -47,6 +47,27 @@ class RatingError(Exception):
 
 
 @dataclass(frozen=True)
+class BilledLine:
+    """A charge line billed after the charge's last billable day: what credit back credits.
+
+    Credit lines always credit a line's last days (from `credited_from` to its end), because a
+    charge only ever ends earlier than what it billed.
+    """
+
+    id: int
+    service_start: date
+    service_end: date
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # as billed, in the charge's own sign (a credit memo's line turned back)
+    # The amounts of the non-canceled credit lines crediting it: the opposite sign, or 0.
+    credited: Decimal = Decimal(0)
+    # The first day those credit lines cover (None: none). Only needed once a charge re-billed
+    # days it had credited (its end moved later again): a second credit then skips them.
+    credited_from: date | None = None
+
+
+@dataclass(frozen=True)
 class ChargeInput:
     id: int
     number: str
@@ -64,6 +85,9 @@ class ChargeInput:
     charged_through: date | None = None
     term_end: date | None = None  # the subscription's, after any renewal; None: evergreen
     canceled_on: date | None = None  # the subscription's first day without service
+    # When charged_through is after the last billable day: the non-canceled charge lines that
+    # end after it, to credit back. Empty otherwise (and nothing is credited without them).
+    billed_lines: tuple[BilledLine, ...] = ()
 
     @property
     def last_billable_day(self) -> date | None:
@@ -110,6 +134,7 @@ class LineDraft:
     unit_price: Decimal
     amount: Decimal  # rounded to the currency's minor unit; signed as on the document
     usage_ids: tuple[int, ...] = ()  # the usage records this line bills
+    credits: int | None = None  # a credit line: the id of the billed line it credits
 
 
 @dataclass(frozen=True)
@@ -124,8 +149,9 @@ class DocumentDraft:
 class AccountRating:
     account_id: int
     document: DocumentDraft | None  # None when nothing is due
-    # The new billing cursor of every charge that billed something.
-    charged_through: dict[int, date] = field(default_factory=dict)
+    # The new billing cursor of every charge that billed or credited something. None: the charge
+    # was credited back to before its start, so nothing of it remains billed ("never billed").
+    charged_through: dict[int, date | None] = field(default_factory=dict)
     # Pending usage left alone because its period was already billed (Zuora ignores it too).
     late_usage_ids: tuple[int, ...] = ()
 
@@ -196,7 +222,7 @@ class _AccountRater:
         self.account = account
         self.target_date = target_date
         self.lines: list[LineDraft] = []
-        self.charged_through: dict[int, date] = {}
+        self.charged_through: dict[int, date | None] = {}
         self.late_usage_ids: list[int] = []
 
     def rate(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
@@ -204,7 +230,11 @@ class _AccountRater:
         if charge.charge_type == ChargeType.ONE_TIME:
             self._rate_one_time(charge, last)
         elif charge.charge_type == ChargeType.RECURRING:
-            self._rate_recurring(charge, last)
+            through = charge.charged_through
+            if last is not None and through is not None and through > last:
+                self._credit_back(charge, last, through)  # billing resumes from the next run
+            else:
+                self._rate_recurring(charge, last)
         elif charge.charge_type == ChargeType.USAGE:
             self._rate_usage(charge, usage, last)
         else:
@@ -256,15 +286,18 @@ class _AccountRater:
 
     def _add(self, charge: ChargeInput, line: LineDraft) -> None:
         if len(self.lines) >= MAX_LINES_PER_DOCUMENT:
-            raise RatingError(
-                "too_many_lines",
-                f"The account has more than {MAX_LINES_PER_DOCUMENT:,} lines to bill; a "
-                "document holds at most that many. Bill it with an earlier target date first.",
-                charge_id=charge.id,
-                subscription_id=charge.subscription_id,
-            )
+            raise self._too_many_lines(charge)
         self.lines.append(line)
         self.charged_through[charge.id] = line.service_end
+
+    def _too_many_lines(self, charge: ChargeInput) -> RatingError:
+        return RatingError(
+            "too_many_lines",
+            f"The account has more than {MAX_LINES_PER_DOCUMENT:,} lines to bill; a "
+            "document holds at most that many. Bill it with an earlier target date first.",
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+        )
 
     def _unit_price(self, charge: ChargeInput, model: ChargeModel, tiers, quantity) -> Decimal:
         if model in (ChargeModel.FLAT_FEE, ChargeModel.PER_UNIT):
@@ -367,6 +400,71 @@ class _AccountRater:
             )
             if end is not None and piece.end >= end:
                 return
+
+    def _credit_back(self, charge: ChargeInput, last: date, through: date) -> None:
+        """Credit what was billed after the last billable day; the cursor moves back to it.
+
+        Waits for a run whose target date reaches the first credited day (DESIGN §5), so a
+        cancellation dated in the future is credited when it takes effect.
+        """
+        first_credited = last + ONE_DAY
+        if first_credited > self.target_date:
+            return
+        grid = self._grid(charge)
+        model = self._model(charge)
+        full_amount = amount_for(
+            model=model, price=charge.price, quantity=charge.quantity, tiers=self._tiers(charge)
+        )
+        for billed in sorted(charge.billed_lines, key=lambda b: (b.service_start, b.id)):
+            # The line's days still billed (not credited before, not past the cursor) that
+            # lie after the last billable day.
+            end = min(billed.service_end, through)
+            if billed.credited_from is not None:
+                end = min(end, billed.credited_from - ONE_DAY)
+            days = Period(max(billed.service_start, first_credited), end)
+            if days.start <= days.end:
+                line = self._credit_line(charge, billed, days, full_amount, grid)
+                if line is not None:
+                    if len(self.lines) >= MAX_LINES_PER_DOCUMENT:
+                        raise self._too_many_lines(charge)
+                    self.lines.append(line)
+        self.charged_through[charge.id] = last if last >= charge.effective_start else None
+
+    def _credit_line(
+        self,
+        charge: ChargeInput,
+        billed: BilledLine,
+        days: Period,
+        full_amount: Fraction,
+        grid: PeriodGrid,
+    ) -> LineDraft | None:
+        """The credit of `days` of a billed line: prorated like billing, capped by its rest."""
+        left = billed.amount + billed.credited
+        left = max(left, Decimal(0)) if billed.amount > 0 else min(left, Decimal(0))
+        if left == 0:
+            return None  # nothing left to credit
+        # A billed line lies in one period of the grid; summing per period keeps a line from
+        # elsewhere (spanning periods) right too.
+        pieces = list(grid.pieces(days))
+        share = sum((Fraction(piece.days, period.days) for piece, period in pieces), Fraction(0))
+        shares = " + ".join(f"{piece.days}/{period.days}" for piece, period in pieces)
+        low, high = sorted((Decimal(0), -left))
+        amount = min(max(self._round(-full_amount * share), low), high)
+        return LineDraft(
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+            charge_type=charge.charge_type,
+            description=(
+                f"Credit: {charge.name}, {days.start.isoformat()} – {days.end.isoformat()}, "
+                f"{shares} days"
+            ),
+            service_start=days.start,
+            service_end=days.end,
+            quantity=billed.quantity,
+            unit_price=billed.unit_price,
+            amount=amount,
+            credits=billed.id,
+        )
 
     def _rate_usage(
         self, charge: ChargeInput, usage: Sequence[UsageInput], end: date | None

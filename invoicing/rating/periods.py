@@ -87,6 +87,17 @@ class PeriodGrid:
     def period(self, k: int) -> Period:
         return Period(self.point(k), self.point(k + 1) - ONE_DAY)
 
+    def pieces(self, days: Period) -> Iterator[tuple[Period, Period]]:
+        """`days` cut at the grid's points: each piece with the full period that contains it."""
+        k = self.index_of(days.start)
+        start = days.start
+        while start <= days.end:
+            period = self.period(k)
+            piece = Period(start, min(period.end, days.end))
+            yield piece, period
+            start = period.end + ONE_DAY
+            k += 1
+
     def periods_from(self, day: date) -> Iterator[Period]:
         """The period containing `day`, then every later one (endless)."""
         k = self.index_of(day)
