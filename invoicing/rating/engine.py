@@ -375,6 +375,9 @@ class _AccountRater:
         full_rounded = self._round(full_amount)  # most lines are whole periods
         quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
         unit_price = self._unit_price(charge, model, tiers, charge.quantity)
+        # The bill run's hot path: lines are built and added here, the cursor set once.
+        lines = self.lines
+        billed_through = None
         for period in grid.periods_from(since):
             piece = Period(
                 max(period.start, since), period.end if end is None else min(period.end, end)
@@ -382,24 +385,31 @@ class _AccountRater:
             # In advance: a period is due once it has started; in arrears, once it has ended.
             due_on = piece.start if in_advance else piece.end
             if due_on > self.target_date:
-                return
+                break
             amount, description = full_rounded, charge.name
             if piece != period:
                 amount = self._round(full_amount * Fraction(piece.days, period.days))
                 description = f"{charge.name} (prorated {piece.days}/{period.days} days)"
-            self._add(
-                charge,
-                self._line(
-                    charge,
-                    piece=piece,
-                    amount=amount,
+            if len(lines) >= MAX_LINES_PER_DOCUMENT:
+                raise self._too_many_lines(charge)
+            lines.append(
+                LineDraft(
+                    charge_id=charge.id,
+                    subscription_id=charge.subscription_id,
+                    charge_type=charge.charge_type,
+                    description=description,
+                    service_start=piece.start,
+                    service_end=piece.end,
                     quantity=quantity,
                     unit_price=unit_price,
-                    description=description,
-                ),
+                    amount=amount,
+                )
             )
+            billed_through = piece.end
             if end is not None and piece.end >= end:
-                return
+                break
+        if billed_through is not None:
+            self.charged_through[charge.id] = billed_through
 
     def _credit_back(self, charge: ChargeInput, last: date, through: date) -> None:
         """Credit what was billed after the last billable day; the cursor moves back to it.
