@@ -2,6 +2,10 @@
 
 Pure and deterministic: plain dataclasses in, plain dataclasses out, no clock, no database. The
 bill run fills the inputs from the database in bulk and writes the result in one transaction.
+
+Nothing is billed after a charge's last billable day (its end, the subscription's term end, the
+day before its cancellation). A recurring charge already billed past that day is credited back
+instead of billed: one credit line per billed line, and its cursor moves back (DESIGN §5).
 """
 
 from collections import defaultdict
