@@ -2,6 +2,10 @@
 
 Pure and deterministic: plain dataclasses in, plain dataclasses out, no clock, no database. The
 bill run fills the inputs from the database in bulk and writes the result in one transaction.
+
+Nothing is billed after a charge's last billable day (its end, the subscription's term end, the
+day before its cancellation). A recurring charge already billed past that day is credited back
+instead of billed: one credit line per billed line, and its cursor moves back (DESIGN §5).
 """
 
 from collections import defaultdict
@@ -47,6 +51,27 @@ class RatingError(Exception):
 
 
 @dataclass(frozen=True)
+class BilledLine:
+    """A charge line billed after the charge's last billable day: what credit back credits.
+
+    Credit lines always credit a line's last days (from `credited_from` to its end), because a
+    charge only ever ends earlier than what it billed.
+    """
+
+    id: int
+    service_start: date
+    service_end: date
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # as billed, in the charge's own sign (a credit memo's line turned back)
+    # The amounts of the non-canceled credit lines crediting it: the opposite sign, or 0.
+    credited: Decimal = Decimal(0)
+    # The first day those credit lines cover (None: none). Only needed once a charge re-billed
+    # days it had credited (its end moved later again): a second credit then skips them.
+    credited_from: date | None = None
+
+
+@dataclass(frozen=True)
 class ChargeInput:
     id: int
     number: str
@@ -62,6 +87,26 @@ class ChargeInput:
     effective_start: date
     effective_end: date | None = None
     charged_through: date | None = None
+    term_end: date | None = None  # the subscription's, after any renewal; None: evergreen
+    canceled_on: date | None = None  # the subscription's first day without service
+    # When charged_through is after the last billable day: the non-canceled charge lines that
+    # end after it, to credit back. Empty otherwise (and nothing is credited without them).
+    billed_lines: tuple[BilledLine, ...] = ()
+
+    @property
+    def last_billable_day(self) -> date | None:
+        """The earliest of effective_end, term_end and the day before canceled_on (None: open).
+
+        Nothing is billed after it, whatever the charge's own dates say.
+        """
+        last = self.effective_end
+        if self.term_end is not None and (last is None or self.term_end < last):
+            last = self.term_end
+        if self.canceled_on is not None:
+            served = self.canceled_on - ONE_DAY
+            if last is None or served < last:
+                last = served
+        return last
 
 
 @dataclass(frozen=True)
@@ -93,6 +138,7 @@ class LineDraft:
     unit_price: Decimal
     amount: Decimal  # rounded to the currency's minor unit; signed as on the document
     usage_ids: tuple[int, ...] = ()  # the usage records this line bills
+    credits: int | None = None  # a credit line: the id of the billed line it credits
 
 
 @dataclass(frozen=True)
@@ -107,8 +153,9 @@ class DocumentDraft:
 class AccountRating:
     account_id: int
     document: DocumentDraft | None  # None when nothing is due
-    # The new billing cursor of every charge that billed something.
-    charged_through: dict[int, date] = field(default_factory=dict)
+    # The new billing cursor of every charge that billed or credited something. None: the charge
+    # was credited back to before its start, so nothing of it remains billed ("never billed").
+    charged_through: dict[int, date | None] = field(default_factory=dict)
     # Pending usage left alone because its period was already billed (Zuora ignores it too).
     late_usage_ids: tuple[int, ...] = ()
 
@@ -179,16 +226,21 @@ class _AccountRater:
         self.account = account
         self.target_date = target_date
         self.lines: list[LineDraft] = []
-        self.charged_through: dict[int, date] = {}
+        self.charged_through: dict[int, date | None] = {}
         self.late_usage_ids: list[int] = []
 
     def rate(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+        last = charge.last_billable_day
         if charge.charge_type == ChargeType.ONE_TIME:
-            self._rate_one_time(charge)
+            self._rate_one_time(charge, last)
         elif charge.charge_type == ChargeType.RECURRING:
-            self._rate_recurring(charge)
+            through = charge.charged_through
+            if last is not None and through is not None and through > last:
+                self._credit_back(charge, last, through)  # billing resumes from the next run
+            else:
+                self._rate_recurring(charge, last)
         elif charge.charge_type == ChargeType.USAGE:
-            self._rate_usage(charge, usage)
+            self._rate_usage(charge, usage, last)
         else:
             raise self._error(
                 charge, "invalid_charge", f"unknown charge type {charge.charge_type!r}"
@@ -238,15 +290,18 @@ class _AccountRater:
 
     def _add(self, charge: ChargeInput, line: LineDraft) -> None:
         if len(self.lines) >= MAX_LINES_PER_DOCUMENT:
-            raise RatingError(
-                "too_many_lines",
-                f"The account has more than {MAX_LINES_PER_DOCUMENT:,} lines to bill; a "
-                "document holds at most that many. Bill it with an earlier target date first.",
-                charge_id=charge.id,
-                subscription_id=charge.subscription_id,
-            )
+            raise self._too_many_lines(charge)
         self.lines.append(line)
         self.charged_through[charge.id] = line.service_end
+
+    def _too_many_lines(self, charge: ChargeInput) -> RatingError:
+        return RatingError(
+            "too_many_lines",
+            f"The account has more than {MAX_LINES_PER_DOCUMENT:,} lines to bill; a "
+            "document holds at most that many. Bill it with an earlier target date first.",
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+        )
 
     def _unit_price(self, charge: ChargeInput, model: ChargeModel, tiers, quantity) -> Decimal:
         if model in (ChargeModel.FLAT_FEE, ChargeModel.PER_UNIT):
@@ -288,9 +343,11 @@ class _AccountRater:
 
     # -- charge types -----------------------------------------------------------------------
 
-    def _rate_one_time(self, charge: ChargeInput) -> None:
+    def _rate_one_time(self, charge: ChargeInput, last: date | None) -> None:
         if charge.charged_through is not None or charge.effective_start > self.target_date:
             return
+        if last is not None and charge.effective_start > last:
+            return  # ended, canceled or out of term before it was due: it never bills
         model = self._model(charge)
         tiers = self._tiers(charge)
         quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
@@ -308,13 +365,12 @@ class _AccountRater:
             ),
         )
 
-    def _rate_recurring(self, charge: ChargeInput) -> None:
+    def _rate_recurring(self, charge: ChargeInput, end: date | None) -> None:
         model = self._model(charge)
         tiers = self._tiers(charge)
         grid = self._grid(charge)
         in_advance = charge.billing_timing != BillingTiming.IN_ARREARS
         since = self._resume(charge)
-        end = charge.effective_end
         if end is not None and since > end:
             return
         full_amount = amount_for(
@@ -323,6 +379,9 @@ class _AccountRater:
         full_rounded = self._round(full_amount)  # most lines are whole periods
         quantity = Decimal(1) if model == ChargeModel.FLAT_FEE else charge.quantity
         unit_price = self._unit_price(charge, model, tiers, charge.quantity)
+        # The bill run's hot path: lines are built and added here, the cursor set once.
+        lines = self.lines
+        billed_through = None
         for period in grid.periods_from(since):
             piece = Period(
                 max(period.start, since), period.end if end is None else min(period.end, end)
@@ -330,26 +389,100 @@ class _AccountRater:
             # In advance: a period is due once it has started; in arrears, once it has ended.
             due_on = piece.start if in_advance else piece.end
             if due_on > self.target_date:
-                return
+                break
             amount, description = full_rounded, charge.name
             if piece != period:
                 amount = self._round(full_amount * Fraction(piece.days, period.days))
                 description = f"{charge.name} (prorated {piece.days}/{period.days} days)"
-            self._add(
-                charge,
-                self._line(
-                    charge,
-                    piece=piece,
-                    amount=amount,
+            if len(lines) >= MAX_LINES_PER_DOCUMENT:
+                raise self._too_many_lines(charge)
+            lines.append(
+                LineDraft(
+                    charge_id=charge.id,
+                    subscription_id=charge.subscription_id,
+                    charge_type=charge.charge_type,
+                    description=description,
+                    service_start=piece.start,
+                    service_end=piece.end,
                     quantity=quantity,
                     unit_price=unit_price,
-                    description=description,
-                ),
+                    amount=amount,
+                )
             )
+            billed_through = piece.end
             if end is not None and piece.end >= end:
-                return
+                break
+        if billed_through is not None:
+            self.charged_through[charge.id] = billed_through
 
-    def _rate_usage(self, charge: ChargeInput, usage: Sequence[UsageInput]) -> None:
+    def _credit_back(self, charge: ChargeInput, last: date, through: date) -> None:
+        """Credit what was billed after the last billable day; the cursor moves back to it.
+
+        Waits for a run whose target date reaches the first credited day (DESIGN §5), so a
+        cancellation dated in the future is credited when it takes effect.
+        """
+        first_credited = last + ONE_DAY
+        if first_credited > self.target_date:
+            return
+        grid = self._grid(charge)
+        model = self._model(charge)
+        full_amount = amount_for(
+            model=model, price=charge.price, quantity=charge.quantity, tiers=self._tiers(charge)
+        )
+        for billed in sorted(charge.billed_lines, key=lambda b: (b.service_start, b.id)):
+            # The line's days still billed (not credited before, not past the cursor) that
+            # lie after the last billable day.
+            end = min(billed.service_end, through)
+            if billed.credited_from is not None:
+                end = min(end, billed.credited_from - ONE_DAY)
+            days = Period(max(billed.service_start, first_credited), end)
+            if days.start <= days.end:
+                line = self._credit_line(charge, billed, days, full_amount, grid)
+                if line is not None:
+                    if len(self.lines) >= MAX_LINES_PER_DOCUMENT:
+                        raise self._too_many_lines(charge)
+                    self.lines.append(line)
+        self.charged_through[charge.id] = last if last >= charge.effective_start else None
+
+    def _credit_line(
+        self,
+        charge: ChargeInput,
+        billed: BilledLine,
+        days: Period,
+        full_amount: Fraction,
+        grid: PeriodGrid,
+    ) -> LineDraft | None:
+        """The credit of `days` of a billed line: prorated like billing, capped by its rest."""
+        left = billed.amount + billed.credited
+        left = max(left, Decimal(0)) if billed.amount > 0 else min(left, Decimal(0))
+        if left == 0:
+            return None  # nothing left to credit
+        # A billed line lies in one period of the grid; summing per period keeps a line from
+        # elsewhere (spanning periods) right too.
+        pieces = list(grid.pieces(days))
+        share = sum((Fraction(piece.days, period.days) for piece, period in pieces), Fraction(0))
+        shares = " + ".join(f"{piece.days}/{period.days}" for piece, period in pieces)
+        low, high = sorted((Decimal(0), -left))
+        amount = min(max(self._round(-full_amount * share), low), high)
+        return LineDraft(
+            charge_id=charge.id,
+            subscription_id=charge.subscription_id,
+            charge_type=charge.charge_type,
+            description=(
+                f"Credit: {charge.name}, {days.start.isoformat()} – {days.end.isoformat()}, "
+                f"{shares} days"
+            ),
+            service_start=days.start,
+            service_end=days.end,
+            quantity=billed.quantity,
+            unit_price=billed.unit_price,
+            amount=amount,
+            credits=billed.id,
+        )
+
+    def _rate_usage(
+        self, charge: ChargeInput, usage: Sequence[UsageInput], end: date | None
+    ) -> None:
         """Usage is billed in arrears: the pending records of each ended period, summed."""
         if not usage:
             return
@@ -358,7 +491,6 @@ class _AccountRater:
             raise self._error(charge, "invalid_charge", "a usage charge cannot be a flat fee")
         tiers = self._tiers(charge)
         grid = self._grid(charge)
-        end = charge.effective_end
         since = self._resume(charge)
         by_period: dict[int, list[UsageInput]] = defaultdict(list)
         for record in usage:
@@ -369,7 +501,7 @@ class _AccountRater:
                     charge,
                     "usage_outside_charge",
                     f"usage dated {record.usage_date.isoformat()} falls outside the charge's "
-                    f"effective dates",
+                    f"billable dates ({_span(charge.effective_start, end)})",
                 )
             if record.quantity < 0:
                 raise self._error(
@@ -405,6 +537,12 @@ class _AccountRater:
                     usage_ids=tuple(r.id for r in records),
                 ),
             )
+
+
+def _span(start: date, last: date | None) -> str:
+    if last is None:
+        return f"from {start.isoformat()}"
+    return f"{start.isoformat()} to {last.isoformat()}"
 
 
 def _decimal(value: Fraction) -> Decimal:

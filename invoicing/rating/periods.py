@@ -87,6 +87,17 @@ class PeriodGrid:
     def period(self, k: int) -> Period:
         return Period(self.point(k), self.point(k + 1) - ONE_DAY)
 
+    def pieces(self, days: Period) -> Iterator[tuple[Period, Period]]:
+        """`days` cut at the grid's points: each piece with the full period that contains it."""
+        k = self.index_of(days.start)
+        start = days.start
+        while start <= days.end:
+            period = self.period(k)
+            piece = Period(start, min(period.end, days.end))
+            yield piece, period
+            start = period.end + ONE_DAY
+            k += 1
+
     def periods_from(self, day: date) -> Iterator[Period]:
         """The period containing `day`, then every later one (endless)."""
         k = self.index_of(day)
@@ -96,3 +107,44 @@ class PeriodGrid:
             following = self.point(k)
             yield Period(start, following - ONE_DAY)
             start = following
+
+
+def renewed_term_end(
+    *,
+    term_end: date,
+    renewal_term_months: int,
+    target_date: date,
+    term_start: date | None = None,
+) -> date:
+    """The term end after as many renewals of `renewal_term_months` as cover `target_date`.
+
+    `term_end` itself when it already covers the target date. Renewed terms follow each other
+    without a gap: each starts the day after the previous one ends and lasts whole months, on a
+    grid like the billing periods' (a day 29–31 falls on the last day of shorter months, and the
+    grid keeps its day instead of drifting to the 28th after February).
+
+    The grid's day is the day of the month of the day after `term_end`, unless that day is the
+    clamped form of `term_start`'s day (a term that began on January 31 and was renewed to
+    February 27): then `term_start`'s day, so that renewing in several runs gives the same
+    term end as renewing once.
+    """
+    if renewal_term_months < 1:
+        raise ValueError(f"A renewal term of {renewal_term_months} months cannot renew a term.")
+    if term_end >= target_date:
+        return term_end
+    start = term_end + ONE_DAY
+    day = start.day
+    if term_start is not None and cycle_date(start.year, start.month, term_start.day) == start:
+        day = term_start.day
+    first = _month_index(start)
+
+    def end_after(renewals: int) -> date:
+        return _cycle_date_at(first + renewals * renewal_term_months, day) - ONE_DAY
+
+    # Terms ending in a month before the target's cannot cover it: start from the first that
+    # might, then step (at most twice) to the first that does.
+    months_to_target = _month_index(target_date) - first
+    renewals = max(1, -(-months_to_target // renewal_term_months))
+    while end_after(renewals) < target_date:
+        renewals += 1
+    return end_after(renewals)
