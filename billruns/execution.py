@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import Charge, UsageRecord
+from billruns import changes
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from billruns.selectors import run_scope
 from billruns.services.finalize import amounts_json, finalize_bill_run, no_amounts
@@ -61,6 +62,10 @@ CHARGE_FIELDS = (
     "effective_end",
     "charged_through",
 )
+# What the engine needs of a charge's subscription: its term (and renewal) and cancellation.
+SUBSCRIPTION_FIELDS = (
+    "term_start", "term_end", "auto_renew", "renewal_term_months", "canceled_on",
+)  # fmt: skip
 
 
 class RunStopped(Exception):
@@ -227,7 +232,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         accounts = _lock_accounts(run, chunk)
         ids = [account["id"] for account in accounts]
-        charges = _read_charges(run, ids)
+        charges, renewals, accounts_of = _read_charges(run, ids)
         usage = _read_usage(run, ids)
         ratings: list[AccountRating] = []
         failures: list[BillRunFailure] = []
@@ -265,6 +270,14 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             for charge in account_charges
         }
         _write_documents(run, ratings, terms, read_through, result)
+        billed = {rating.account_id for rating in ratings}
+        if not changes.write_renewals(
+            run,
+            [r for r in renewals.values() if accounts_of[r.subscription_id] in billed],
+            writer=BulkWriter(),
+            now=now,
+        ):
+            raise CursorMoved("A subscription's term changed while the chunk was billed.")
         result.late_usage = sum(len(rating.late_usage_ids) for rating in ratings)
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
@@ -300,26 +313,46 @@ def _lock_accounts(run: BillRun, chunk: BillRunChunk) -> list[dict]:
     )
 
 
-def _read_charges(run: BillRun, account_ids: list[int]) -> dict[int, list[ChargeInput]]:
-    """Open charges of the included types: fully billed ones are skipped in SQL."""
-    rows = (
-        Charge.objects.filter(account_id__in=account_ids, charge_type__in=run.charge_types)
+def _read_charges(
+    run: BillRun, account_ids: list[int]
+) -> tuple[dict[int, list[ChargeInput]], dict[int, changes.Renewal], dict[int, int]]:
+    """Open charges of the included types, with their subscription's term (renewed where the
+    run's target date passes it) and cancellation, and the lines to credit back where they
+    billed past their last billable day. Also the renewals and each subscription's account.
+    Fully billed charges are skipped in SQL."""
+    rows = [
+        dict(zip(CHARGE_FIELDS + SUBSCRIPTION_FIELDS, row, strict=True))
+        for row in Charge.objects.filter(
+            account_id__in=account_ids, charge_type__in=run.charge_types
+        )
         .exclude(charge_type=Charge.ChargeType.ONE_TIME, charged_through__isnull=False)
         .exclude(
             effective_end__isnull=False,
             charged_through__isnull=False,
-            charged_through__gte=F("effective_end"),
+            charged_through=F("effective_end"),
         )
         .exclude(effective_start__gt=run.target_date)
         .order_by()
-        .values_list(*CHARGE_FIELDS)
+        .values_list(*CHARGE_FIELDS, *(f"subscription__{name}" for name in SUBSCRIPTION_FIELDS))
+    ]
+    renewals = changes.renewals(rows, target_date=run.target_date)
+    accounts_of = {row["subscription_id"]: row["account_id"] for row in rows}
+    charges = changes.with_billed_lines(
+        [
+            ChargeInput(
+                **{name: row[name] for name in CHARGE_FIELDS if name != "account_id"},
+                term_end=renewal.renewed_to
+                if (renewal := renewals.get(row["subscription_id"]))
+                else row["term_end"],
+                canceled_on=row["canceled_on"],
+            )
+            for row in rows
+        ]
     )
     by_account: dict[int, list[ChargeInput]] = defaultdict(list)
-    for row in rows:
-        values = dict(zip(CHARGE_FIELDS, row, strict=True))
-        account_id = values.pop("account_id")
-        by_account[account_id].append(ChargeInput(**values))
-    return by_account
+    for charge in charges:
+        by_account[accounts_of[charge.subscription_id]].append(charge)
+    return by_account, renewals, accounts_of
 
 
 def _read_usage(run: BillRun, account_ids: list[int]) -> dict[int, list[UsageInput]]:
@@ -346,7 +379,7 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = (
     "id", "document_id", "charge_id", "subscription_id", "charge_type", "description",
-    "service_start", "service_end", "quantity", "unit_price", "amount", "canceled",
+    "service_start", "service_end", "quantity", "unit_price", "amount", "canceled", "credits_id",
 )  # fmt: skip
 
 
@@ -383,7 +416,7 @@ def _write_documents(
             lines.append((
                 line_id, document_id, line.charge_id, line.subscription_id, line.charge_type,
                 line.description[:255], line.service_start, line.service_end, line.quantity,
-                line.unit_price, line.amount, False,
+                line.unit_price, line.amount, False, line.credits,
             ))  # fmt: skip
             usage.extend(
                 (usage_id, UsageRecord.Status.BILLED, line_id) for usage_id in line.usage_ids

@@ -4,10 +4,11 @@ are voided, its lines freed for rebilling, its charges' cursors and its usage ro
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Charge, UsageRecord
+from billruns import changes
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun
 from billruns.services.lifecycle import Action, can, claim_then_finish, move, refuse
@@ -71,28 +72,34 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
 
 
 def _roll_back_run(run: BillRun) -> None:
-    """Free the run's lines for rebilling and move its charges' cursors back.
+    """Free the run's lines for rebilling, move its charges' cursors back and undo its renewals.
 
-    Charges go in batches of ROLLBACK_BATCH, so memory does not grow with the run. Each cursor
-    goes back to the end of the charge's last line from another run, or, with none, to the day
-    before this run's first line (null when that was the charge's first day: never billed). A
-    cursor is moved only if it still stands where this run left it; otherwise another run is
-    billing the charge right now and the whole cancel is refused.
+    Charges go in batches of ROLLBACK_BATCH, so memory does not grow with the run. A charge the
+    run billed goes back to the day before this run's first line, or to the end of its last
+    line from an earlier run when that is earlier (a usage period with no records writes no
+    line); null when the run billed from the charge's first day (never billed). A charge the run
+    credited back goes forward again to the end of what it credited. A cursor is moved only if
+    it still stands where this run left it; otherwise another run is billing the charge right
+    now and the whole cancel is refused.
     """
     lines = DocumentLine.objects.filter(document__bill_run=run, canceled=False)
     per_charge = (
         lines.values("charge_id")
-        .annotate(first=Min("service_start"), last=Max("service_end"))
+        .annotate(
+            first=Min("service_start"),
+            last=Max("service_end"),
+            charge_lines=Count("id", filter=Q(credits__isnull=True)),
+        )
         .order_by("charge_id")
-        .values_list("charge_id", "first", "last")
+        .values_list("charge_id", "first", "last", "charge_lines")
     )
     writer = BulkWriter()
     for batch in batched(per_charge.iterator(chunk_size=ROLLBACK_BATCH), ROLLBACK_BATCH):
-        ids = [charge_id for charge_id, _, _ in batch]
+        ids = [charge_id for charge_id, *_ in batch]
         others = DocumentLine.objects.filter(charge_id__in=ids, canceled=False).exclude(
             document__bill_run=run
         )
-        firsts = {charge_id: first for charge_id, first, _ in batch}
+        firsts = {charge_id: first for charge_id, first, *_ in batch}
         later = others.filter(service_start__gt=min(firsts.values())).values_list(
             "charge_id", "service_start", "document__number"
         )
@@ -103,25 +110,30 @@ def _roll_back_run(run: BillRun) -> None:
                     "later run first."
                 )
         before = dict(
-            others.values("charge_id")
+            others.filter(credits__isnull=True)
+            .values("charge_id")
             .annotate(last=Max("service_end"))
             .values_list("charge_id", "last")
         )
         starts = dict(Charge.objects.filter(id__in=ids).values_list("id", "effective_start"))
         moves = []
-        for charge_id, first, last in batch:
+        for charge_id, first, last, charge_lines in batch:
+            from_start = first <= starts[charge_id]
+            day_before = None if from_start else first - dt.timedelta(days=1)
+            if not charge_lines:  # only credits: forward again to what they credited
+                moves.append((charge_id, day_before, last))
+                continue
             if charge_id in before:
-                back = before[charge_id]
-            elif first <= starts[charge_id]:
-                back = None
+                back = before[charge_id] if from_start else min(before[charge_id], day_before)
             else:
-                back = first - dt.timedelta(days=1)
+                back = day_before
             moves.append((charge_id, last, back))
         if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
             raise IllegalTransition(
                 f"Another run is billing charges of {run.number} right now: cancel again when "
                 "it has finished."
             )
+    changes.roll_back_renewals(run)
     UsageRecord.objects.filter(line__document__bill_run=run).update(
         status=UsageRecord.Status.PENDING, line=None
     )

@@ -70,3 +70,35 @@ def test_two_workers_sharing_one_run_finish_it_with_nothing_missing_or_twice(set
         c.account_id for c in charges
     )
     assert DocumentLine.objects.filter(document__bill_run=run).count() == 50
+
+
+def test_two_runs_racing_over_canceled_customers_credit_each_once(settings):
+    from accounts.models import Charge, Subscription
+
+    settings.BILLCYCLE_CHUNK_SIZE = 5
+    charges = [ChargeFactory() for _ in range(10)]
+    first = planned_run()
+    for chunk_id in first.chunks.values_list("id", flat=True):
+        bill_chunk(chunk_id=chunk_id)  # January and February billed in advance
+    # Every customer canceled from January 16: half of January and all of February to credit.
+    Charge.objects.update(effective_end=dt.date(2026, 1, 15))
+    Subscription.objects.update(status="Canceled", canceled_on=dt.date(2026, 1, 16))
+    runs = [planned_run(), planned_run()]
+    chunk_ids = [list(run.chunks.order_by("sequence").values_list("id", flat=True)) for run in runs]
+
+    def bill_all(ids):
+        def target():
+            return [bill_chunk(chunk_id=chunk_id) for chunk_id in ids]
+
+        return target
+
+    outcomes = run_concurrently(bill_all(chunk_ids[0]), bill_all(chunk_ids[1]))
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    credits = DocumentLine.objects.filter(canceled=False, credits__isnull=False)
+    # One credit of January 16–31 and one of February per charge, whichever run wrote them.
+    assert credits.count() == 2 * len(charges)
+    assert sorted(set(credits.values_list("service_start", flat=True))) == [
+        dt.date(2026, 1, 16),
+        FEB1,
+    ]
+    assert set(Charge.objects.values_list("charged_through", flat=True)) == {dt.date(2026, 1, 15)}
