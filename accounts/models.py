@@ -4,13 +4,13 @@ Stored values of every choice are Zuora's words ("OneTime", "InAdvance", "Batch7
 the admin and the API speak the same language.
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.models import actor_field
 from core.money import is_known_currency
 from core.numbering import NumberedModel
 from core.tiers import InvalidTiers, parse_tiers
@@ -388,14 +388,7 @@ class Amendment(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     effective_date = models.DateField(help_text="The first day of the change.")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty for the system (automatic renewal).",
-    )
+    actor = actor_field(help_text="Empty for the system (automatic renewal).")
     at = models.DateTimeField()
     # What changed, before and after: {"price": ["30.00", "35.00"], …} (decimals as strings).
     details = models.JSONField(default=dict, blank=True)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts.models import BILL_CYCLE_DAY_VALIDATORS
 from billruns import terms
 from billruns.terms import ALL_CHARGE_TYPES, TargetType
+from core.models import actor_field
 from core.numbering import NumberedModel
 from invoicing.models import AMOUNT
 
@@ -357,14 +358,7 @@ class BillRunEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     # A BillRun status, or "Deleted" for the entry written when a run is removed.
     to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty for the system.",
-    )
+    actor = actor_field()
     at = models.DateTimeField()
     message = models.TextField(blank=True)
 

@@ -1,5 +1,6 @@
-"""What every app shares and no app owns: the number sequences."""
+"""What every app shares and no app owns: the number sequences, the actor of a history row."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -21,3 +22,16 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}: last {format_number(self.prefix, self.last_value)}"
+
+
+def actor_field(*, help_text: str = "Empty for the system.") -> models.ForeignKey:
+    """Who did what a history row records: a user, or null for the system (kept as null when
+    the user is deleted, so the row stays)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=help_text,
+    )
