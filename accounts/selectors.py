@@ -9,7 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from accounts.models import Account, Charge, Subscription, UsageRecord
+from accounts.models import Account, Amendment, Charge, Subscription, UsageRecord
 
 LIST_COLUMNS = (
     "number",
@@ -25,6 +25,7 @@ SUBSCRIPTIONS_PER_PAGE = 50
 # rather than growing without bound (50 subscriptions × 20 charges at most).
 CHARGES_PER_SUBSCRIPTION = 20
 USAGE_PER_PAGE = 50
+AMENDMENTS_PER_PAGE = 20
 RECENT_DOCUMENTS = 20
 RECENT_FAILURES = 10
 OPTIONS_LIMIT = 20
@@ -46,6 +47,7 @@ class AccountDetail:
     subscriptions: Page  # each with .charge_count, .can_amend and .shown_charges
     charge_count: int
     pending_usage: Page
+    amendments: Page  # newest first, each with .summary
     documents: list  # invoicing.BillingDocument: the most recent RECENT_DOCUMENTS
     more_documents: bool
     failures: list  # billruns.BillRunFailure: the most recent RECENT_FAILURES
@@ -58,6 +60,7 @@ def account_detail(
     today: dt.date,
     subscriptions_page: str | None = None,
     usage_page: str | None = None,
+    history_page: str | None = None,
 ) -> AccountDetail:
     """Everything the account page shows. Page numbers come as typed in the URL: junk or out of
     range gives the nearest real page. `today` tells which charges have ended."""
@@ -95,6 +98,25 @@ def account_detail(
         .order_by("-usage_date", "-id"),
         USAGE_PER_PAGE,
     ).get_page(usage_page)
+    amendments = Paginator(
+        Amendment.objects.filter(subscription__account=account)
+        .select_related("subscription", "charge", "actor")
+        .only(
+            "kind",
+            "effective_date",
+            "at",
+            "details",
+            "subscription__number",
+            "charge__number",
+            "actor__username",
+        )
+        .order_by("-at", "-id"),
+        AMENDMENTS_PER_PAGE,
+    ).get_page(history_page)
+    page_amendments = list(amendments.object_list) if amendments.paginator.count else []
+    for amendment in page_amendments:
+        amendment.summary = describe_amendment(amendment.kind, amendment.details)
+    amendments.object_list = page_amendments
     documents = list(
         # Documents and failures belong to the apps above this one: they are reached through
         # the reverse relations their foreign keys define, never imported (DESIGN §2).
@@ -113,6 +135,7 @@ def account_detail(
         subscriptions=subscriptions,
         charge_count=Charge.objects.filter(account=account).count(),
         pending_usage=pending_usage,
+        amendments=amendments,
         # One row past the limit tells whether there are older ones, without a count.
         documents=documents[:RECENT_DOCUMENTS],
         more_documents=len(documents) > RECENT_DOCUMENTS,
@@ -191,6 +214,46 @@ def cancellation_credits(*, subscription: Subscription, cancel_date: dt.date) ->
         charge_type=Charge.ChargeType.RECURRING, charged_through__isnull=False
     ).order_by("number")
     return credits_after(charges=billed, first_day=cancel_date)
+
+
+# -- the amendment history --------------------------------------------------------------------
+
+
+def describe_amendment(kind: str, details: dict) -> str:
+    """An amendment's details as a sentence an operator reads at a glance:
+    "price 30 → 35; successor C00000012"."""
+    if not isinstance(details, dict):
+        return ""
+    if kind == Amendment.Kind.CANCEL:
+        ended = details.get("charges_ended") or []
+        return f"ended {', '.join(ended)}" if ended else "no charge was running"
+    if kind == Amendment.Kind.ADD_CHARGE:
+        parts = [
+            f"{key} {details[key]}" for key in ("price", "quantity") if details.get(key) is not None
+        ]
+        if details.get("tiers"):
+            parts.insert(0, _shown("tiers", details["tiers"]))
+        name = details.get("name", "")
+        return f"{name}: {', '.join(parts)}" if name and parts else name or ", ".join(parts)
+    parts = []
+    for key, value in details.items():
+        label = key.replace("_", " ")
+        if isinstance(value, list) and len(value) == 2 and key != "charges_ended":
+            before, after = value
+            parts.append(f"{label} {_shown(key, before)} → {_shown(key, after)}")
+        elif isinstance(value, list):
+            parts.append(f"{label} {', '.join(str(item) for item in value)}")
+        else:
+            parts.append(f"{label} {_shown(key, value)}")
+    return "; ".join(parts)
+
+
+def _shown(key: str, value) -> str:
+    if key == "tiers" and isinstance(value, list):
+        return f"{len(value)} tier{'' if len(value) == 1 else 's'}"
+    if value is None:
+        return "open" if key.endswith("end") else "none"
+    return str(value)
 
 
 def account_options(*, query: str) -> list[Account]:

@@ -72,6 +72,7 @@ def detail_view(request, pk):
                 today=timezone.localdate(),
                 subscriptions_page=request.GET.get("subscriptions_page"),
                 usage_page=request.GET.get("usage_page"),
+                history_page=request.GET.get("history_page"),
             ),
             "account": account,
             "bill_url": _bill_url(request, account),

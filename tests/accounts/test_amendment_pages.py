@@ -3,15 +3,19 @@ charge. Each parses its fields, calls one lifecycle service, shows the service's
 the form, and can say what the next bill run will credit back."""
 
 import datetime as dt
+import html
 import re
 from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Amendment, Charge, Subscription
-from tests.factories import AccountFactory, ChargeFactory, SubscriptionFactory
+from accounts.selectors import describe_amendment
+from tests.accounts.test_account_pages import DETAIL_QUERIES
+from tests.factories import AccountFactory, ChargeFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -451,7 +455,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, billed):
     assert amendments() == []
 
 
-# -- The account page: buttons -----------------------------------------------------
+# -- The account page: buttons and history -----------------------------------------------------
 
 
 def amend_links(content: str) -> set[str]:
@@ -519,3 +523,127 @@ def test_each_permission_shows_its_own_buttons(client, django_user_model, billed
     client.force_login(user)
     content = client.get(billed.account.get_absolute_url()).content.decode()
     assert amend_links(content) == {add_url(billed.subscription)}
+
+
+def test_the_history_shows_who_when_what_and_the_details_newest_first(logged_in, operator, billed):
+    logged_in.post(change_url(billed), {"effective_date": APR16, "price": "35"})
+    successor = Charge.objects.get(replaces=billed)
+    Amendment.objects.create(
+        subscription=billed.subscription,
+        kind=Amendment.Kind.RENEW,
+        effective_date=dt.date(2027, 1, 1),
+        at=timezone.now(),
+        details={"term_end": ["2026-12-31", "2027-12-31"]},
+    )
+    logged_in.post(cancel_url(billed.subscription), {"cancel_date": "2026-06-01"})
+    response = logged_in.get(billed.account.get_absolute_url())
+    rows = history_rows(response)
+    assert [row[1:] for row in rows] == [
+        ["operator", "Cancel", "S00000901", "—", "2026-06-01", f"ended {successor.number}"],
+        ["System", "Renew", "S00000901", "—", "2027-01-01", "term end 2026-12-31 → 2027-12-31"],
+        [
+            "operator",
+            "Change charge",
+            "S00000901",
+            "C00000901",
+            "2026-04-16",
+            f"price 30 → 35; successor {successor.number}",
+        ],
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[0]) for row in rows)
+
+
+def test_without_amendments_the_history_says_so(logged_in, billed):
+    content = logged_in.get(billed.account.get_absolute_url()).content.decode()
+    assert "No amendments" in content
+
+
+def test_the_history_is_paginated(logged_in, billed):
+    for day in range(1, 23):
+        Amendment.objects.create(
+            subscription=billed.subscription,
+            kind=Amendment.Kind.RENEW,
+            effective_date=dt.date(2026, 1, day),
+            at=timezone.now(),
+        )
+    first = logged_in.get(billed.account.get_absolute_url())
+    assert len(history_rows(first)) == 20
+    assert "history_page=2#history" in first.content.decode()
+    second = logged_in.get(billed.account.get_absolute_url(), {"history_page": 2})
+    assert [row[5] for row in history_rows(second)] == ["2026-01-02", "2026-01-01"]
+
+
+def test_the_account_page_costs_the_same_queries_with_a_long_history(
+    logged_in, billed, django_assert_max_num_queries
+):
+    def amend(count):
+        for _ in range(count):
+            charge = ChargeFactory(subscription=billed.subscription)
+            Amendment.objects.create(
+                subscription=billed.subscription,
+                charge=charge,
+                kind=Amendment.Kind.ADD_CHARGE,
+                effective_date=dt.date(2026, 2, 1),
+                actor=UserFactory(),
+                at=timezone.now(),
+                details={"name": "Plan", "price": "1", "quantity": "1", "tiers": []},
+            )
+
+    amend(1)
+    with django_assert_max_num_queries(DETAIL_QUERIES):
+        assert len(history_rows(logged_in.get(billed.account.get_absolute_url()))) == 1
+    amend(30)
+    with django_assert_max_num_queries(DETAIL_QUERIES):
+        assert len(history_rows(logged_in.get(billed.account.get_absolute_url()))) == 20
+
+
+def history_rows(response) -> list[list[str]]:
+    """The history table's cells, row by row, as text."""
+    table = re.search(r'<table[^>]*id="amendments".*?</table>', response.content.decode(), re.S)
+    rows = re.findall(r'<tr data-testid="amendment">(.*?)</tr>', table.group(0), re.S)
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for row in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "details", "expected"),
+    [
+        ("Cancel", {"charges_ended": ["C1", "C2"]}, "ended C1, C2"),
+        ("Cancel", {"charges_ended": []}, "no charge was running"),
+        (
+            "ChangeCharge",
+            {"price": ["30", "35"], "successor": "C12"},
+            "price 30 → 35; successor C12",
+        ),
+        ("ChangeCharge", {"quantity": ["1", "2.5"]}, "quantity 1 → 2.5"),
+        (
+            "ChangeCharge",
+            {"tiers": [[{"up_to": None}], [{"up_to": 10}, {"up_to": None}]]},
+            "tiers 1 tier → 2 tiers",
+        ),
+        (
+            "RemoveCharge",
+            {"effective_end": [None, "2026-04-15"]},
+            "effective end open → 2026-04-15",
+        ),
+        (
+            "AddCharge",
+            {"name": "Support", "price": "25", "quantity": "1", "tiers": []},
+            "Support: price 25, quantity 1",
+        ),
+        (
+            "AddCharge",
+            {"name": "Storage", "price": "0", "quantity": "1", "tiers": [{}, {}]},
+            "Storage: 2 tiers, price 0, quantity 1",
+        ),
+        ("Renew", {"term_end": ["2026-12-31", "2027-12-31"]}, "term end 2026-12-31 → 2027-12-31"),
+        ("Renew", {}, ""),
+    ],
+)
+def test_amendment_details_read_as_a_sentence(kind, details, expected):
+    assert describe_amendment(kind, details) == expected
