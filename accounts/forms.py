@@ -48,6 +48,11 @@ TIERS_HELP = (
 TIERS_WIDGET = forms.Textarea(attrs={"rows": 4, "class": "font-monospace", "spellcheck": "false"})
 
 
+def plain(value: Decimal) -> str:
+    """A stored decimal as typed: 30.5, not 30.500000 (nor 3.05E+1)."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def effective_date_field(label: str, help_text: str) -> forms.DateField:
     return forms.DateField(widget=DATE_INPUT, label=label, help_text=help_text)
 
@@ -107,7 +112,12 @@ class ChangeChargeForm(forms.Form):
 
     def __init__(self, *args, charge: Charge, **kwargs):
         kwargs.setdefault(
-            "initial", {"price": charge.price, "quantity": charge.quantity, "tiers": charge.tiers}
+            "initial",
+            {
+                "price": plain(charge.price),
+                "quantity": plain(charge.quantity),
+                "tiers": charge.tiers,
+            },
         )
         super().__init__(*args, **kwargs)
         model = Charge.ChargeModel
@@ -175,6 +185,8 @@ class AddChargeForm(forms.ModelForm):
         # Not prefilled: a flat fee left at the model's default of 0 would bill nothing.
         self.fields["price"].required = False
         self.fields["price"].initial = None
+        self.initial.pop("price", None)
+        self.initial["quantity"] = plain(self.instance.quantity)
         self.fields["quantity"].required = False
 
     def clean_price(self):

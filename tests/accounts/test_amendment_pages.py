@@ -168,7 +168,7 @@ def test_a_subscription_of_another_account_is_not_found(logged_in, billed):
 def test_the_change_form_asks_the_terms_its_model_rates_with(logged_in, billed):
     flat = logged_in.get(change_url(billed)).context["form"]
     assert list(flat.fields) == ["effective_date", "price"]
-    assert flat["price"].value() == Decimal("30.00")
+    assert flat["price"].value() == "30"  # as typed, not 30.000000
     per_unit = ChargeFactory(charge_model="PerUnit", price=Decimal("2.5"), quantity=Decimal("4"))
     assert list(logged_in.get(change_url(per_unit)).context["form"].fields) == [
         "effective_date",
@@ -340,7 +340,11 @@ def add_data(**changes):
 def test_the_add_form_offers_every_field_of_a_charge(logged_in, billed):
     response = logged_in.get(add_url(billed.subscription))
     assert response.status_code == 200
-    assert list(response.context["form"].fields) == [
+    form = response.context["form"]
+    assert form["price"].value() is None  # a flat fee left at 0 would bill nothing
+    assert form["quantity"].value() == "1"
+    assert form["effective_start"].value() == timezone.localdate()
+    assert list(form.fields) == [
         "name",
         "charge_type",
         "charge_model",
