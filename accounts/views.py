@@ -100,12 +100,12 @@ def _amendment_page(
     account: Account,
     act: Callable[[dict], object],
     done: Callable[[object], str],
-    context: dict,
+    context: Callable[[], dict],
     credits: Callable[[dict], list] | None = None,
 ):
     """Act on a valid POST (the service's refusal shows above the form; success goes back to
     the account page with a message), or render the form, with the credits the next run would
-    write when a preview was asked and the fields parse."""
+    write when a preview was asked and the fields parse. `context` is read only to render."""
     previewing = credits is not None and PREVIEW in request.POST
     if form.is_bound and form.is_valid() and not previewing:
         try:
@@ -124,7 +124,7 @@ def _amendment_page(
             "account": account,
             "previews": credits is not None,
             "credits": shown_credits,
-            **context,
+            **context(),
         },
     )
 
@@ -145,7 +145,7 @@ def cancel_subscription_view(request, pk, subscription_pk):
         credits=lambda data: selectors.cancellation_credits(
             subscription=subscription, cancel_date=data["cancel_date"]
         ),
-        context={
+        context=lambda: {
             "title": f"Cancel subscription {subscription}",
             "subscription": subscription,
             "charges": selectors.subscription_charges(subscription=subscription),
@@ -181,7 +181,7 @@ def change_charge_view(request, pk, charge_pk):
         credits=lambda data: selectors.credits_after(
             charges=[charge], first_day=data["effective_date"]
         ),
-        context={
+        context=lambda: {
             "title": f"Change {charge.number} {charge.name}",
             "subscription": charge.subscription,
             "charges": [charge],
@@ -209,7 +209,7 @@ def remove_charge_view(request, pk, charge_pk):
         credits=lambda data: selectors.credits_after(
             charges=[charge], first_day=data["effective_date"]
         ),
-        context={
+        context=lambda: {
             "title": f"Remove {charge.number} {charge.name}",
             "subscription": charge.subscription,
             "charges": [charge],
@@ -236,7 +236,7 @@ def add_charge_view(request, pk, subscription_pk):
             subscription=subscription, acting_user=request.user, **form.charge_fields()
         ),
         done=lambda added: f"{added.number} {added.name} added to {subscription}.",
-        context={
+        context=lambda: {
             "title": f"Add a charge to {subscription}",
             "subscription": subscription,
             "charges": selectors.subscription_charges(subscription=subscription),
