@@ -432,6 +432,29 @@ def test_adding_before_the_subscription_starts_shows_the_services_sentence(logge
     assert amendments() == []
 
 
+# Session, user, permissions (2), the subscription or charge, its charges, the preview's credits.
+FORM_QUERIES = 7
+
+
+def test_the_forms_cost_the_same_queries_for_one_charge_or_many(
+    logged_in, billed, django_assert_max_num_queries
+):
+    def visit_each():
+        for url, data in every_amendment_page(billed):
+            with django_assert_max_num_queries(FORM_QUERIES):
+                assert logged_in.get(url).status_code == 200
+            if "add-charge" not in url:
+                with django_assert_max_num_queries(FORM_QUERIES):
+                    response = logged_in.post(url, data | {"preview": "1"})
+                assert 'data-testid="next-run"' in response.content.decode()
+
+    visit_each()
+    ChargeFactory.create_batch(
+        25, subscription=billed.subscription, charged_through=dt.date(2026, 5, 31)
+    )
+    visit_each()
+
+
 # -- Who may amend ------------------------------------------------------------------------------
 
 
