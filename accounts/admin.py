@@ -4,10 +4,37 @@ These tables reach millions of rows: lists never count the whole table twice, fo
 raw ids (a select would load every row), and only indexed columns sort.
 """
 
+from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html_join
 
 from accounts.models import Account, Amendment, Charge, Subscription, UsageRecord
 from core.admin import BIG_TABLE_PAGE, NumberedAdmin, ViewOnlyAdmin, ViewOnlyTabularInline
+
+# What was billed must stay as it was billed (DESIGN §9): an account's currency and bill cycle day
+# once it has a document, a charge's pricing once it has billed. The pages offer the amendments
+# instead, which end a charge and start a successor so that the next bill run credits the
+# difference.
+BILLED_ACCOUNT_FIELDS = ("currency", "bill_cycle_day")
+BILLED_CHARGE_FIELDS = (
+    "charge_model",
+    "price",
+    "quantity",
+    "tiers",
+    "billing_period",
+    "billing_timing",
+    "effective_start",
+)
+BILLED_ACCOUNT_NOTE = (
+    "This account has billing documents, so its currency and bill cycle day are fixed: its "
+    "documents were billed in this currency and on this cycle, and the next bill run would "
+    "bill on a cycle or in a currency that no longer matches them. Open a new account instead."
+)
+
+
+def is_billed(charge: Charge) -> bool:
+    return charge.charged_through is not None
 
 
 class CurrencyFilter(admin.SimpleListFilter):
@@ -62,9 +89,46 @@ class AccountAdmin(NumberedAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = (SubscriptionInline,)
 
+    def has_documents(self, account: Account) -> bool:
+        """Asked once per page (the fieldsets and the read-only fields both need it)."""
+        if not hasattr(account, "_has_documents"):
+            # The reverse relation of invoicing's foreign key: accounts never imports invoicing.
+            account._has_documents = account.documents.exists()
+        return account._has_documents
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and self.has_documents(obj):
+            fields = (*fields, *BILLED_ACCOUNT_FIELDS)
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_documents(obj):
+            return fieldsets
+        return [
+            (name, {**options, "description": BILLED_ACCOUNT_NOTE})
+            if any(field in BILLED_ACCOUNT_FIELDS for field in options["fields"])
+            else (name, options)
+            for name, options in fieldsets
+        ]
+
+
+class ChargeInlineForm(forms.ModelForm):
+    """A billed charge's pricing shows but does not change here (BILLED_CHARGE_FIELDS): a
+    disabled field ignores what is posted for it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and is_billed(self.instance):
+            for name in BILLED_CHARGE_FIELDS:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
 
 class ChargeInline(admin.TabularInline):
     model = Charge
+    form = ChargeInlineForm
     # The account is not asked for: Charge.save() copies it from the subscription.
     fields = (
         "number",
@@ -192,8 +256,51 @@ class ChargeAdmin(NumberedAdmin):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None:
             # The denormalised account is only filled on creation, so the subscription stays.
-            fields = (*fields, "subscription")
+            fields = (*fields, "subscription", "amend")
+            if is_billed(obj):
+                fields = (*fields, *BILLED_CHARGE_FIELDS)
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
+            return fieldsets
+        if is_billed(obj):
+            billed_note = (
+                f"Billed through {obj.charged_through:%Y-%m-%d}: its pricing, period, timing and "
+                "start are fixed, since documents were billed at these terms. Use the amendment "
+                "pages below instead."
+            )
+            fieldsets = [
+                (name, {**options, "description": billed_note})
+                if name == "Pricing"
+                else (name, options)
+                for name, options in fieldsets
+            ]
+        amend_note = (
+            "An amendment takes effect from a date: the charge ends the day before and, for a "
+            "change, a successor carries the new terms; the next bill run credits what was "
+            "billed beyond the new end. Each is recorded, with who and when, in the "
+            "subscription's history."
+        )
+        return [
+            *fieldsets[:-1],
+            ("Amend", {"fields": ("amend",), "description": amend_note}),
+            fieldsets[-1],
+        ]
+
+    @admin.display(description="Amendment pages")
+    def amend(self, obj):
+        pages = [
+            ("Change price or quantity", "accounts:change_charge", obj.pk),
+            ("Remove", "accounts:remove_charge", obj.pk),
+            ("Cancel the subscription", "accounts:cancel_subscription", obj.subscription_id),
+        ]
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((reverse(view, args=[obj.account_id, pk]), label) for label, view, pk in pages),
+        )
 
 
 @admin.register(UsageRecord)

@@ -1,20 +1,32 @@
-"""The accounts pages: a filtered list, one account's page, the bill run form's autocomplete,
-and the CSV import of accounts and usage."""
+"""The accounts pages: a filtered list, one account's page with its amendment forms (cancel a
+subscription, change, remove or add a charge), the bill run form's autocomplete, and the CSV
+import of accounts and usage."""
 
 import io
+from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import imports, selectors
+from accounts import imports, selectors, services
 from accounts.filters import AccountFilter
-from accounts.forms import KIND_LABELS, ImportForm
-from accounts.models import Account
+from accounts.forms import (
+    KIND_LABELS,
+    AddChargeForm,
+    CancelSubscriptionForm,
+    ChangeChargeForm,
+    ImportForm,
+    RemoveChargeForm,
+)
+from accounts.models import Account, Charge
 from core.paging import paginate
 
 # An accounts file creates subscriptions and charges too, so it needs the right to add all three.
@@ -57,11 +69,179 @@ def detail_view(request, pk):
         {
             "detail": selectors.account_detail(
                 account=account,
+                today=timezone.localdate(),
                 subscriptions_page=request.GET.get("subscriptions_page"),
                 usage_page=request.GET.get("usage_page"),
+                history_page=request.GET.get("history_page"),
             ),
             "account": account,
             "bill_url": _bill_url(request, account),
+        },
+    )
+
+
+# -- amendments (DESIGN §9) ---------------------------------------------------------------------
+#
+# Each page is a small form: GET shows it, POST calls one lifecycle service. A POST from the
+# form's "Show what the next run does" button (`preview`) only checks the fields and shows what
+# the next bill run will credit back; it writes nothing.
+
+PREVIEW = "preview"
+
+
+def _data(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _amendment_page(
+    request,
+    *,
+    form: forms.BaseForm,
+    account: Account,
+    act: Callable[[dict], object],
+    done: Callable[[object], str],
+    context: Callable[[], dict],
+    credits: Callable[[dict], list] | None = None,
+):
+    """Act on a valid POST (the service's refusal shows above the form; success goes back to
+    the account page with a message), or render the form, with the credits the next run would
+    write when a preview was asked and the fields parse. `context` is read only to render."""
+    previewing = credits is not None and PREVIEW in request.POST
+    if form.is_bound and form.is_valid() and not previewing:
+        try:
+            result = act(form.cleaned_data)
+        except services.AmendmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, done(result))
+            return redirect(f"{account.get_absolute_url()}#subscriptions")
+    shown_credits = credits(form.cleaned_data) if previewing and form.is_valid() else None
+    return render(
+        request,
+        "accounts/amendment_form.html",
+        {
+            "form": form,
+            "account": account,
+            "previews": credits is not None,
+            "credits": shown_credits,
+            **context(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("accounts.change_subscription", raise_exception=True)
+def cancel_subscription_view(request, pk, subscription_pk):
+    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account_id=pk)
+    form = CancelSubscriptionForm(_data(request))
+    return _amendment_page(
+        request,
+        form=form,
+        account=subscription.account,
+        act=lambda data: services.cancel_subscription(
+            subscription=subscription, cancel_date=data["cancel_date"], acting_user=request.user
+        ),
+        done=lambda canceled: f"{canceled} canceled from {canceled.canceled_on:%Y-%m-%d}.",
+        credits=lambda data: selectors.cancellation_credits(
+            subscription=subscription, cancel_date=data["cancel_date"]
+        ),
+        context=lambda: {
+            "title": f"Cancel subscription {subscription}",
+            "subscription": subscription,
+            "charges": selectors.subscription_charges(subscription=subscription),
+            "submit": "Cancel the subscription",
+            "submit_style": "danger",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("accounts.change_charge", raise_exception=True)
+def change_charge_view(request, pk, charge_pk):
+    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account_id=pk)
+    form = ChangeChargeForm(_data(request), charge=charge)
+
+    def done(carrier: Charge) -> str:
+        date = f"{carrier.effective_start:%Y-%m-%d}"
+        if carrier.pk == charge.pk:
+            return f"{charge.number} changed from {date} (it had billed nothing yet)."
+        return f"{charge.number} changed from {date}: {carrier.number} carries the new terms."
+
+    return _amendment_page(
+        request,
+        form=form,
+        account=charge.account,
+        act=lambda data: services.change_charge(
+            charge=charge,
+            effective_date=data["effective_date"],
+            acting_user=request.user,
+            **form.new_terms(),
+        ),
+        done=done,
+        credits=lambda data: selectors.credits_after(
+            charges=[charge], first_day=data["effective_date"]
+        ),
+        context=lambda: {
+            "title": f"Change {charge.number} {charge.name}",
+            "subscription": charge.subscription,
+            "charges": [charge],
+            "submit": "Change the charge",
+            "successor_note": True,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("accounts.change_charge", raise_exception=True)
+def remove_charge_view(request, pk, charge_pk):
+    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account_id=pk)
+    form = RemoveChargeForm(_data(request))
+    return _amendment_page(
+        request,
+        form=form,
+        account=charge.account,
+        act=lambda data: services.remove_charge(
+            charge=charge, effective_date=data["effective_date"], acting_user=request.user
+        ),
+        done=lambda removed: (
+            f"{removed.number} removed: it ends on {removed.effective_end:%Y-%m-%d}."
+        ),
+        credits=lambda data: selectors.credits_after(
+            charges=[charge], first_day=data["effective_date"]
+        ),
+        context=lambda: {
+            "title": f"Remove {charge.number} {charge.name}",
+            "subscription": charge.subscription,
+            "charges": [charge],
+            "submit": "Remove the charge",
+            "submit_style": "danger",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("accounts.add_charge", raise_exception=True)
+def add_charge_view(request, pk, subscription_pk):
+    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account_id=pk)
+    form = AddChargeForm(
+        _data(request),
+        instance=Charge(subscription=subscription, account=subscription.account),
+        initial={"effective_start": timezone.localdate()},
+    )
+    return _amendment_page(
+        request,
+        form=form,
+        account=subscription.account,
+        act=lambda data: services.add_charge(
+            subscription=subscription, acting_user=request.user, **form.charge_fields()
+        ),
+        done=lambda added: f"{added.number} {added.name} added to {subscription}.",
+        context=lambda: {
+            "title": f"Add a charge to {subscription}",
+            "subscription": subscription,
+            "charges": selectors.subscription_charges(subscription=subscription),
+            "submit": "Add the charge",
+            "wide": True,
         },
     )
 

@@ -36,9 +36,11 @@ def document_detail():
 
 def document_lines(*, document_ids):
     """Lines in id order: the order the bill run wrote them, and the order the
-    (document_id) index already holds them in, so no sort is needed."""
+    (document_id) index already holds them in, so no sort is needed. A credit line brings the
+    number of the document that billed the line it credits, in the same query."""
     return (
         DocumentLine.objects.filter(document_id__in=document_ids)
-        .only(*LINE_FIELDS)
+        .select_related("credits__document")
+        .only(*LINE_FIELDS, "credits__document__number")
         .order_by("document_id", "id")
     )
