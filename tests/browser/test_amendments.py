@@ -1,8 +1,9 @@
 """An operator cancels a subscription from its account's page, in Chromium: the form, the
-preview of what the next bill run credits, the success message and the Amendment in the
-history."""
+preview of what the next bill run credits, the success message, the Amendment in the history,
+then a bill run for the account and its credit memo with the credit line."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -17,16 +18,13 @@ pytestmark = [
 ]
 
 
-def test_an_operator_cancels_a_subscription_and_sees_it_in_the_history(
-    live_server, page: Page, operator, log_in, screenshot
+def test_an_operator_cancels_a_subscription_and_the_next_run_credits_it(
+    live_server, page: Page, operator, log_in, screenshot, run_now
 ):
-    charge = ChargeFactory(
-        name="Plan",
-        price=Decimal("100.00"),
-        charged_through=dt.date(2026, 4, 30),
-        subscription__account__name="Acme",
-    )
+    charge = ChargeFactory(name="Plan", price=Decimal("100.00"), subscription__account__name="Acme")
     subscription, account = charge.subscription, charge.account
+    april = run_now(invoice_date=dt.date(2026, 4, 1), target_date=dt.date(2026, 4, 1))
+    invoice = april.documents.get()
     log_in("operator", "operator-pass")
     page.get_by_role("link", name="Accounts").first.click()
     page.get_by_role("link", name=account.number).click()
@@ -56,3 +54,19 @@ def test_an_operator_cancels_a_subscription_and_sees_it_in_the_history(
     expect(page.get_by_role("link", name="Cancel subscription")).to_have_count(0)
     screenshot("amendment-history")
     assert Amendment.objects.get().actor == operator
+
+    # The next run for the account credits April 16-30 on a credit memo.
+    page.get_by_test_id("bill-account").click()
+    page.get_by_label("Invoice date").fill("2026-05-01")
+    page.get_by_label("Target date").fill("2026-05-01")
+    page.get_by_role("button", name="Create bill run").click()
+    expect(page.locator("#run-status")).to_contain_text("Completed")
+    expect(page.locator('[data-stat="credit-memos"]')).to_have_text("1")
+    page.locator("#run-tabs").get_by_role("link", name="Credit Memos").click()
+    page.get_by_role("link", name=re.compile(r"^CM")).first.click()
+    expect(page.locator("body")).to_contain_text(
+        "Credit: Plan, 2026-04-16 – 2026-04-30, 15/30 days"
+    )
+    expect(page.locator("body")).to_contain_text(f"credits {invoice.number}")
+    expect(page.locator("#document-total")).to_contain_text("$50.00")
+    screenshot("amendment-credit-memo")
