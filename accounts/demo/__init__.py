@@ -15,7 +15,8 @@ that need N accounts in the configured database). Design choices, and why:
 
 The modules: `draws` (weighted choices, random dates, month arithmetic), `catalog` (currencies,
 names, plans, usage products and the weights that shape an account), `account` (one account's
-rows from its own random stream) and `seeding` (parts, writes, progress, the demo logins).
+rows from its own random stream), `changes` (price and quantity changes, as `change_charge`
+writes them) and `seeding` (parts, writes, progress, the demo logins).
 """
 
 from accounts.demo.seeding import (

@@ -26,6 +26,7 @@ from accounts.demo.catalog import (
     UsageProduct,
     company,
 )
+from accounts.demo.changes import add_changes
 from accounts.demo.draws import DAY, add_months, below, between
 from accounts.models import BATCHES, Account, Charge, Subscription, UsageRecord
 
@@ -90,7 +91,7 @@ def add_account(part: Part, *, index: int, seed: int, as_of: dt.date, source: st
     )
     part.accounts.append(account)
     account_canceled = status == Account.Status.CANCELED
-    for _ in range(SUBSCRIPTIONS(rand)):
+    plans = [
         _add_subscription(
             part,
             rand,
@@ -100,9 +101,16 @@ def add_account(part: Part, *, index: int, seed: int, as_of: dt.date, source: st
             account_canceled=account_canceled,
             source=source,
         )
+        for _ in range(SUBSCRIPTIONS(rand))
+    ]
+    # Drawn last, so that everything else an account draws is as it was without changes.
+    add_changes(part, rand, plans=plans, currency=currency, as_of=as_of)
 
 
-def _add_subscription(part, rand, *, account, currency, as_of, account_canceled, source) -> None:
+def _add_subscription(
+    part, rand, *, account, currency, as_of, account_canceled, source
+) -> tuple[Charge, Charge | None]:
+    """Returns the subscription's plan charge and its "Additional users" charge, if any."""
     bcd = account.bill_cycle_day
     when = START(rand)
     if account_canceled and (when == "future" or when[0] < 2):
@@ -169,15 +177,16 @@ def _add_subscription(part, rand, *, account, currency, as_of, account_canceled,
         "billing_timing": timing,
         "effective_start": start,
     }
-    add(
+    plan_charge = add(
         name=f"{plan} plan ({period_label})",
         charge_model=Model.FLAT_FEE,
         price=base_price,
         **recurring,
     )
+    users_charge = None
     if seat_usd and rand() < seat_share:
         seats = 1 + below(rand, 10) if rand() < 0.6 else 10 + below(rand, 241)
-        add(
+        users_charge = add(
             name="Additional users",
             charge_model=Model.PER_UNIT,
             price=currency.price(seat_usd * MICROS * factor_num // factor_den),
@@ -238,6 +247,7 @@ def _add_subscription(part, rand, *, account, currency, as_of, account_canceled,
             effective_start=usage_start,
         )
         _add_usage(part, rand, charge=charge, product=product, as_of=as_of, source=source)
+    return plan_charge, users_charge
 
 
 def _add_usage(part, rand, *, charge, product, as_of, source) -> None:

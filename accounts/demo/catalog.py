@@ -46,6 +46,11 @@ class Currency:
     def unit_price(self, usd_micros: int) -> Decimal:
         return self.amount(usd_micros, self.unit_places)
 
+    def raised(self, price: Decimal, percent: int) -> Decimal:
+        """A positive `price` raised by `percent` %, half up to the minor unit, no float."""
+        steps = int(price.scaleb(self.places))  # exact: prices are whole minor units
+        return Decimal((2 * steps * (100 + percent) + 100) // 200).scaleb(-self.places)
+
 
 CURRENCIES = (
     Currency("USD", 2, 1, 1, ("Inc.", "LLC", "Corp.", "Co.")),
