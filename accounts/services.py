@@ -28,16 +28,52 @@ def accounts_bulk_create(
     ids: bulk_create returns primary keys (SQLite >= 3.35, PostgreSQL), which the next model's
     foreign keys pick up. Numbers are reserved in the transaction that writes the rows, one
     sequence statement per model, so a failed write gives its numbers back.
+
+    A charge whose `replaces` is another new charge of the same call is a change (DESIGN §9),
+    written as `change_charge` writes one: the predecessor ends the day before the successor
+    starts, the successor is inserted after the other charges (its foreign key needs the
+    predecessor's id), and its ChangeCharge amendment is written with it. Numbers still follow
+    the order given.
     """
+    first, successors = [], []
+    for charge in charges:
+        # is_cached: a charge built without `replaces` is told apart without the descriptor.
+        continues = Charge.replaces.is_cached(charge) and charge.replaces is not None
+        (successors if continues else first).append(charge)
+    for successor in successors:
+        charge = successor.replaces
+        if charge.pk is not None or charge.effective_end != successor.effective_start - DAY:
+            raise ValueError(
+                f"{successor.name} from {successor.effective_start} must continue a new charge "
+                "of the same write that ends the day before."
+            )
     with transaction.atomic(using=using):
-        for model, rows in (
-            (Account, accounts),
-            (Subscription, subscriptions),
-            (Charge, charges),
-        ):
+        for model, rows in ((Account, accounts), (Subscription, subscriptions)):
             model.assign_numbers(rows, using=using)
             model.objects.using(using).bulk_create(rows)
+        Charge.assign_numbers(charges, using=using)
+        Charge.objects.using(using).bulk_create(first)
+        Charge.objects.using(using).bulk_create(successors)
         UsageRecord.objects.using(using).bulk_create(usage)
+        at = timezone.now()
+        Amendment.objects.using(using).bulk_create(
+            [_change_amendment(successor, at=at) for successor in successors]
+        )
+
+
+def _change_amendment(successor: Charge, *, at) -> Amendment:
+    """The amendment `change_charge` writes for the change that `successor` carries."""
+    charge = successor.replaces
+    new_terms = {field: getattr(successor, field) for field in PRICING_FIELDS}
+    return Amendment(
+        subscription=charge.subscription,
+        charge=charge,
+        kind=Amendment.Kind.CHANGE_CHARGE,
+        effective_date=successor.effective_start,
+        actor=None,
+        at=at,
+        details={**_changes(charge, new_terms), "successor": successor.number},
+    )
 
 
 # -- the subscription lifecycle (DESIGN §9) -----------------------------------------------------
@@ -106,11 +142,7 @@ def change_charge(
                 f"{charge.number} is a one-time charge: remove it and add another instead."
             )
         wanted = {"price": price, "quantity": quantity, "tiers": tiers}
-        changes = {
-            field: [_as_json(getattr(charge, field)), _as_json(value)]
-            for field, value in wanted.items()
-            if value is not None and _as_json(value) != _as_json(getattr(charge, field))
-        }
+        changes = _changes(charge, wanted)
         if not changes:
             raise AmendmentError(f"{charge.number} already has these terms: nothing changes.")
         new_terms = {field: value for field, value in wanted.items() if value is not None}
@@ -259,6 +291,15 @@ def _amend(subscription, kind, *, effective_date, actor, details, charge=None) -
         at=timezone.now(),
         details=details,
     )
+
+
+def _changes(charge: Charge, terms: dict) -> dict:
+    """What new `terms` change in `charge`, as an amendment's details say it: before, after."""
+    return {
+        field: [_as_json(getattr(charge, field)), _as_json(value)]
+        for field, value in terms.items()
+        if value is not None and _as_json(value) != _as_json(getattr(charge, field))
+    }
 
 
 def _as_json(value):

@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import BATCHES, Account, Charge, Subscription, UsageRecord
+from accounts.models import BATCHES, Account, Amendment, Charge, Subscription, UsageRecord
 from core.models import NumberSequence
 from core.money import minor_unit_exponent
 from core.tiers import parse_tiers
@@ -30,6 +30,8 @@ from invoicing.models import BillingDocument
 AS_OF = dt.date(2026, 11, 1)
 SEED = {"seed": 1, "as_of": "2026-11-01"}
 MODELS = (Account, Subscription, Charge, UsageRecord)
+# Columns that say when a row was written, not what the seed made.
+WRITTEN_AT = {"created_at", "updated_at", "at"}
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -37,7 +39,7 @@ def columns(model) -> list[str]:
     """Every stored field but ids and timestamps; foreign keys as the related row's number."""
     names = []
     for field in model._meta.concrete_fields:
-        if field.primary_key or field.name in {"created_at", "updated_at"}:
+        if field.primary_key or field.name in WRITTEN_AT:
             continue
         numbered = field.is_relation and any(
             f.name == "number" for f in field.related_model._meta.concrete_fields
@@ -48,10 +50,12 @@ def columns(model) -> list[str]:
 
 def fingerprint(*, up_to_account: str | None = None) -> str:
     digest = hashlib.sha256()
-    for model in MODELS:
+    for model in (*MODELS, Amendment):
         rows = model.objects.all()
         if up_to_account:
-            key = "number" if model is Account else "account__number"
+            key = {Account: "number", Amendment: "subscription__account__number"}.get(
+                model, "account__number"
+            )
             rows = rows.filter(**{f"{key}__lte": up_to_account})
         for row in sorted(map(repr, rows.values_list(*columns(model)))):
             digest.update(row.encode())
@@ -61,6 +65,9 @@ def fingerprint(*, up_to_account: str | None = None) -> str:
 
 def wipe() -> None:
     """Remove the demo rows and rewind their number sequences, as on a fresh database."""
+    # Amendments and successors first: they protect the charges they name.
+    Amendment.objects.all().delete()
+    Charge.objects.exclude(replaces=None).delete()
     for model in reversed(MODELS):
         model.objects.all().delete()
     NumberSequence.objects.filter(prefix__in=["A", "S", "C"]).update(last_value=0)
@@ -206,6 +213,69 @@ def test_usage_is_pending_dated_within_its_charge_and_never_after_as_of(seeded):
         assert charge.effective_start <= record.usage_date <= AS_OF
         assert charge.effective_end is None or record.usage_date <= charge.effective_end
         assert record.quantity >= 0
+
+
+# --- Price and quantity changes -----------------------------------------------------------
+def test_about_four_percent_of_started_active_subscriptions_change_their_plan(seeded):
+    successors = Charge.objects.exclude(replaces=None)
+    changeable = Subscription.objects.filter(status="Active", term_start__lt=AS_OF)
+    plans = successors.filter(name__contains=" plan (").count()
+    assert 0.03 * changeable.count() < plans < 0.05 * changeable.count()
+    users = successors.filter(name="Additional users").count()
+    assert 0 < users < plans  # some of the changed subscriptions change their user count too
+    assert successors.count() == plans + users
+    assert not successors.filter(subscription__status="Canceled").exists()
+
+
+def as_json(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def test_each_successor_continues_its_predecessor_with_one_term_changed(seeded):
+    successors = Charge.objects.exclude(replaces=None).select_related("replaces")
+    same = (
+        "subscription_id",
+        "account_id",
+        "name",
+        "charge_type",
+        "charge_model",
+        "billing_period",
+        "billing_timing",
+        "uom",
+        "tiers",
+    )
+    for successor in successors:
+        before = successor.replaces
+        assert before.effective_end + dt.timedelta(days=1) == successor.effective_start
+        assert before.effective_start < successor.effective_start <= AS_OF
+        assert successor.effective_end is None and successor.number > before.number
+        assert [getattr(successor, f) for f in same] == [getattr(before, f) for f in same]
+        if successor.name == "Additional users":
+            assert successor.price == before.price and successor.quantity != before.quantity
+            assert successor.quantity > 0
+        else:
+            assert successor.quantity == before.quantity
+            assert before.price * Decimal("1.04") < successor.price < before.price * Decimal("1.16")
+    assert successors.count() > 200
+
+
+def test_every_change_has_its_amendment_as_change_charge_writes_it(seeded):
+    expected = {}
+    for successor in Charge.objects.exclude(replaces=None).select_related("replaces"):
+        before = successor.replaces
+        field = "quantity" if successor.name == "Additional users" else "price"
+        change = [as_json(getattr(before, field)), as_json(getattr(successor, field))]
+        details = {field: change, "successor": successor.number}
+        expected[before.number] = (before.subscription_id, successor.effective_start, details)
+    amendments = Amendment.objects.filter(kind="ChangeCharge", actor=None)
+    assert Amendment.objects.count() == amendments.count() == len(expected)
+    found = {
+        number: (subscription, day, details)
+        for subscription, number, day, details in amendments.values_list(
+            "subscription_id", "charge__number", "effective_date", "details"
+        )
+    }
+    assert found == expected
 
 
 def test_nothing_is_billed_yet(seeded):

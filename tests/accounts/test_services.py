@@ -9,6 +9,7 @@ import pytest
 from accounts.models import Amendment, Charge, Subscription
 from accounts.services import (
     AmendmentError,
+    accounts_bulk_create,
     add_charge,
     cancel_subscription,
     change_charge,
@@ -152,6 +153,74 @@ def test_a_changed_charge_is_amended_through_its_successor():
     successor = change_charge(charge=charge, effective_date=APR16, price=Decimal("120"))
     with pytest.raises(AmendmentError, match=f"amend its successor {successor.number}"):
         change_charge(charge=charge, effective_date=dt.date(2026, 3, 1), price=Decimal("90"))
+
+
+def bulk_change(subscription, *, effective_date, before, after):
+    """A charge and its successor written by accounts_bulk_create, as the demo seed writes one."""
+    charge = ChargeFactory.build(
+        subscription=subscription, effective_end=effective_date - dt.timedelta(days=1), **before
+    )
+    successor = Charge(
+        subscription=subscription,
+        account=subscription.account,
+        name=charge.name,
+        charge_type=charge.charge_type,
+        charge_model=charge.charge_model,
+        billing_period=charge.billing_period,
+        billing_timing=charge.billing_timing,
+        effective_start=effective_date,
+        replaces=charge,
+        **{"price": charge.price, "quantity": charge.quantity, **after},
+    )
+    accounts_bulk_create(
+        accounts=[], subscriptions=[], charges=[charge, successor], using="default"
+    )
+    return charge, successor
+
+
+def terms(charge):
+    """What a charge row says, but for which row it is."""
+    row = Charge.objects.filter(pk=charge.pk).values().get()
+    for key in ("id", "number", "replaces_id", "created_at", "updated_at"):
+        row.pop(key)
+    return row
+
+
+def test_a_change_written_in_bulk_matches_what_change_charge_writes():
+    change = {"price": Decimal("35.00"), "quantity": Decimal("3")}
+    charge = ChargeFactory(price=Decimal("30.00"))
+    successor = change_charge(charge=charge, effective_date=APR16, **change)
+    bulk, bulk_successor = bulk_change(
+        charge.subscription, effective_date=APR16, before={"price": Decimal("30.00")}, after=change
+    )
+
+    charge.refresh_from_db()
+    assert (terms(bulk), terms(bulk_successor)) == (terms(charge), terms(successor))
+    assert Charge.objects.get(pk=bulk_successor.pk).replaces_id == bulk.pk
+    assert bulk_successor.number > bulk.number > successor.number
+    service_history, bulk_history = history(charge.subscription)
+    assert bulk_history == (
+        "ChangeCharge",
+        bulk.number,
+        APR16,
+        None,
+        {"price": ["30", "35"], "quantity": ["1", "3"], "successor": bulk_successor.number},
+    )
+    assert service_history[4] | {"successor": bulk_successor.number} == bulk_history[4]
+
+
+def test_a_successor_that_does_not_continue_its_predecessor_is_not_written():
+    subscription = SubscriptionFactory()
+    charge = ChargeFactory.build(subscription=subscription, effective_end=APR16)
+    successor = ChargeFactory.build(
+        subscription=subscription, effective_start=APR16, price=Decimal("1"), replaces=charge
+    )
+    before = snapshot()
+    with pytest.raises(ValueError, match="must continue a new charge"):
+        accounts_bulk_create(
+            accounts=[], subscriptions=[], charges=[charge, successor], using="default"
+        )
+    assert snapshot() == before
 
 
 def test_removing_a_charge_ends_it_the_day_before(user):
