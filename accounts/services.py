@@ -156,23 +156,8 @@ def change_charge(
             _save_valid(charge)
             carrier, details = charge, changes
         else:
-            terms = {field: getattr(charge, field) for field in PRICING_FIELDS} | new_terms
-            successor = Charge(
-                subscription=charge.subscription,
-                account=charge.account,
-                name=charge.name,
-                charge_type=charge.charge_type,
-                charge_model=charge.charge_model,
-                uom=charge.uom,
-                billing_period=charge.billing_period,
-                billing_timing=charge.billing_timing,
-                effective_start=effective_date,
-                effective_end=charge.effective_end,
-                replaces=charge,
-                **terms,
-            )
+            successor = build_successor(charge, effective_date=effective_date, **new_terms)
             _save_valid(successor)
-            charge.effective_end = effective_date - DAY
             charge.save(update_fields=["effective_end", "updated_at"])
             carrier, details = successor, {**changes, "successor": successor.number}
         _amend(
@@ -184,6 +169,29 @@ def change_charge(
             details=details,
         )
     return carrier
+
+
+def build_successor(charge: Charge, *, effective_date: dt.date, **new_terms) -> Charge:
+    """The unsaved charge that continues `charge` from `effective_date` with `new_terms` (price,
+    quantity, tiers), `charge` ending the day before (in memory): what a change writes, for
+    `change_charge` and for changes written in bulk (the demo seed)."""
+    terms = {field: getattr(charge, field) for field in PRICING_FIELDS} | new_terms
+    successor = Charge(
+        subscription=charge.subscription,
+        account=charge.account,
+        name=charge.name,
+        charge_type=charge.charge_type,
+        charge_model=charge.charge_model,
+        uom=charge.uom,
+        billing_period=charge.billing_period,
+        billing_timing=charge.billing_timing,
+        effective_start=effective_date,
+        effective_end=charge.effective_end,
+        replaces=charge,
+        **terms,
+    )
+    charge.effective_end = effective_date - DAY
+    return successor
 
 
 def remove_charge(*, charge: Charge, effective_date: dt.date, acting_user=None) -> Charge:

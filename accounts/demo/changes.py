@@ -1,12 +1,12 @@
 """Price and quantity changes: some customers' plans got dearer, some changed their seat count.
 
-For about 4 % of the subscriptions that are active and have started by `as_of`, the plan charge
+For about 4 % of the subscriptions that are active and started before `as_of`, the plan charge
 changes price (+5 to +15 %) on a day after its start, up to `as_of`; for half of those with
 additional users, the number of users changes too, on a day of its own. Each change is what
-`accounts.services.change_charge` writes: the charge ends the day before and a successor with
-`replaces` set and the new terms starts that day. `accounts_bulk_create` writes successors
-after their predecessors, and their ChangeCharge amendments (actor none, `at` the time of
-writing, as for any change recorded now).
+`accounts.services.change_charge` writes (`build_successor`): the charge ends the day before and
+a successor with `replaces` set and the new terms starts that day. `accounts_bulk_create` writes
+successors after their predecessors, and their ChangeCharge amendments (actor none, `at` the
+time of writing, as for any change recorded now).
 """
 
 import datetime as dt
@@ -15,6 +15,7 @@ from decimal import Decimal
 from accounts.demo.catalog import Currency
 from accounts.demo.draws import DAY, below, between
 from accounts.models import Charge, Subscription
+from accounts.services import build_successor
 
 CHANGE_SHARE = 0.04
 USERS_CHANGE_SHARE = 0.5
@@ -31,36 +32,18 @@ def add_changes(
         if rand() >= CHANGE_SHARE:
             continue
         price = currency.raised(plan.price, 5 + below(rand, 11))
-        part.charges.append(_successor(plan, _day_after_start(rand, plan, as_of), price=price))
+        day = _day_after_start(rand, plan, as_of)
+        part.charges.append(build_successor(plan, effective_date=day, price=price))
         if users is not None and rand() < USERS_CHANGE_SHARE:
             count = int(users.quantity)
             step = 1 + below(rand, max(1, count // 4))
             # Mostly more users; some customers shrink, never to none.
             quantity = count - step if count > step and rand() < 0.25 else count + step
             day = _day_after_start(rand, users, as_of)
-            part.charges.append(_successor(users, day, quantity=Decimal(quantity)))
+            successor = build_successor(users, effective_date=day, quantity=Decimal(quantity))
+            part.charges.append(successor)
 
 
 def _day_after_start(rand, charge: Charge, as_of: dt.date) -> dt.date:
     # Never the first day: change_charge edits a charge in place from its start.
     return between(rand, charge.effective_start + DAY, as_of)
-
-
-def _successor(charge: Charge, effective_date: dt.date, **terms) -> Charge:
-    """`charge` ends the day before `effective_date`; the returned charge continues it."""
-    successor = Charge(
-        subscription=charge.subscription,
-        account=charge.account,
-        name=charge.name,
-        charge_type=charge.charge_type,
-        charge_model=charge.charge_model,
-        uom=charge.uom,
-        billing_period=charge.billing_period,
-        billing_timing=charge.billing_timing,
-        effective_start=effective_date,
-        effective_end=charge.effective_end,
-        replaces=charge,
-        **{"price": charge.price, "quantity": charge.quantity, "tiers": charge.tiers} | terms,
-    )
-    charge.effective_end = effective_date - DAY
-    return successor

@@ -11,6 +11,7 @@ from accounts.services import (
     AmendmentError,
     accounts_bulk_create,
     add_charge,
+    build_successor,
     cancel_subscription,
     change_charge,
     remove_charge,
@@ -157,21 +158,8 @@ def test_a_changed_charge_is_amended_through_its_successor():
 
 def bulk_change(subscription, *, effective_date, before, after):
     """A charge and its successor written by accounts_bulk_create, as the demo seed writes one."""
-    charge = ChargeFactory.build(
-        subscription=subscription, effective_end=effective_date - dt.timedelta(days=1), **before
-    )
-    successor = Charge(
-        subscription=subscription,
-        account=subscription.account,
-        name=charge.name,
-        charge_type=charge.charge_type,
-        charge_model=charge.charge_model,
-        billing_period=charge.billing_period,
-        billing_timing=charge.billing_timing,
-        effective_start=effective_date,
-        replaces=charge,
-        **{"price": charge.price, "quantity": charge.quantity, **after},
-    )
+    charge = ChargeFactory.build(subscription=subscription, **before)
+    successor = build_successor(charge, effective_date=effective_date, **after)
     accounts_bulk_create(
         accounts=[], subscriptions=[], charges=[charge, successor], using="default"
     )
