@@ -57,11 +57,11 @@ def with_billed_lines(charges: list[ChargeInput]) -> list[ChargeInput]:
     billable day, and the credit lines already crediting those (money added up in Python).
     """
     owing = {
-        charge.id: charge.last_billable_day
+        charge.id: last
         for charge in charges
         if charge.charged_through is not None
-        and charge.last_billable_day is not None
-        and charge.charged_through > charge.last_billable_day
+        and (last := charge.last_billable_day) is not None
+        and charge.charged_through > last
     }
     if not owing:
         return charges

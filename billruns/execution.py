@@ -62,6 +62,7 @@ CHARGE_FIELDS = (
     "effective_end",
     "charged_through",
 )
+CHARGE_INPUT_FIELDS = tuple(name for name in CHARGE_FIELDS if name != "account_id")
 # What the engine needs of a charge's subscription: its term (and renewal) and cancellation.
 SUBSCRIPTION_FIELDS = (
     "term_start", "term_end", "auto_renew", "renewal_term_months", "canceled_on",
@@ -340,7 +341,7 @@ def _read_charges(
     charges = changes.with_billed_lines(
         [
             ChargeInput(
-                **{name: row[name] for name in CHARGE_FIELDS if name != "account_id"},
+                **{name: row[name] for name in CHARGE_INPUT_FIELDS},
                 term_end=renewal.renewed_to
                 if (renewal := renewals.get(row["subscription_id"]))
                 else row["term_end"],

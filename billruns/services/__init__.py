@@ -14,19 +14,17 @@ from billruns.errors import BillRunError, IllegalTransition
 from billruns.services.cancel import cancel_bill_run, finish_cancel
 from billruns.services.create import create_bill_run
 from billruns.services.delete import delete_bill_run
-from billruns.services.finalize import finalize_bill_run, run_statistics
-from billruns.services.lifecycle import Action, available_actions, can
+from billruns.services.finalize import finalize_bill_run
+from billruns.services.lifecycle import available_actions
 from billruns.services.plan import start_bill_run
 from billruns.services.post import finish_posting, post_bill_run
 from billruns.services.retry import retry_failed_accounts
 from billruns.services.terminate import terminate_bill_run
 
 __all__ = [
-    "Action",
     "BillRunError",
     "IllegalTransition",
     "available_actions",
-    "can",
     "cancel_bill_run",
     "create_bill_run",
     "delete_bill_run",
@@ -35,7 +33,6 @@ __all__ = [
     "finish_posting",
     "post_bill_run",
     "retry_failed_accounts",
-    "run_statistics",
     "start_bill_run",
     "terminate_bill_run",
 ]
