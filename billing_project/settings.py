@@ -182,6 +182,9 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 BILLCYCLE_ISSUER_NAME = os.environ.get("BILLCYCLE_ISSUER_NAME", "Billcycle")
 # Accounts per chunk of a bill run: the unit of work of one worker and one transaction.
 BILLCYCLE_CHUNK_SIZE = int(os.environ.get("BILLCYCLE_CHUNK_SIZE", "1000"))
+# A worker's claim on a chunk (or on a posting or cancel) lasts this long and is renewed a third
+# of the way through; work whose worker died is taken over once its lease lapses (DESIGN §6).
+BILLCYCLE_LEASE_SECONDS = int(os.environ.get("BILLCYCLE_LEASE_SECONDS", "30"))
 # How amounts are written on pages, PDFs and emails (babel locale: en_US gives $1,234.50).
 MONEY_LOCALE = os.environ.get("BILLCYCLE_MONEY_LOCALE", "en_US")
 

@@ -154,10 +154,16 @@ def write_renewals(
     return True
 
 
-def roll_back_renewals(run: BillRun) -> int:
-    """Undo the renewals a run made (its cancel): each term goes back to where the run found
-    it, if it still stands where the run left it; the Renew amendments go."""
+def roll_back_renewals(run: BillRun, *, account_range: tuple[int, int] | None = None) -> int:
+    """Undo the renewals a run made (its cancel), of one account range or all: each term goes
+    back to where the run found it, if it still stands where the run left it; the Renew
+    amendments go."""
     amendments = Amendment.objects.filter(kind=Amendment.Kind.RENEW, details__bill_run=run.number)
+    if account_range is not None:
+        first, last = account_range
+        amendments = amendments.filter(
+            subscription__account_id__gte=first, subscription__account_id__lte=last
+        )
     moves = [
         (subscription_id, dt.date.fromisoformat(new), dt.date.fromisoformat(old))
         for subscription_id, (old, new) in amendments.values_list(

@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import Charge, UsageRecord
-from billruns import changes
-from billruns.models import BillRun, BillRunChunk, BillRunFailure
+from billruns import changes, leases
+from billruns.cursors import needs_record
+from billruns.models import BillRun, BillRunChunk, BillRunFailure, CursorMove
 from billruns.selectors import run_scope
 from billruns.services.finalize import amounts_json, finalize_bill_run, no_amounts
 from billruns.services.lifecycle import TRANSITIONS, Action
@@ -41,8 +42,8 @@ from invoicing.rating.terms import DocumentKind
 logger = logging.getLogger(__name__)
 BILLING = TRANSITIONS[Action.BILL_CHUNK]
 
-# A chunk still Running after this long belongs to a dead worker and may be taken over.
-STALE_AFTER = dt.timedelta(minutes=15)
+# A chunk is given up (its accounts listed as failed) after this many claims: exceptions, or
+# workers that died billing it (a chunk that kills its worker must not kill every worker).
 MAX_ATTEMPTS = 3
 WRITE_BATCH = 1_000
 CHARGE_FIELDS = (
@@ -78,7 +79,7 @@ class CursorMoved(Exception):
 
 
 class ChunkTakenOver(Exception):
-    """Another worker claimed the chunk (stale timeout) while this one was billing it."""
+    """Another worker claimed the chunk (our lease lapsed) while this one was billing it."""
 
 
 @dataclass
@@ -116,17 +117,21 @@ class ChunkResult:
 
 
 def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
-    """Pending (or Running but stale) → Running, for a Processing run; True if ours.
+    """Pending (or Running under a lapsed lease) → Running with a fresh lease, for a Processing
+    run; True if ours. `started_at` is the claim's token.
 
     The UPDATE filters on the chunk's own columns only. With a join (a subquery on
     PostgreSQL) a second worker that waited for the first one's row lock would re-check only
     `id IN (…)` from its old snapshot and claim the chunk a second time.
     """
     claimable = Q(status=BillRunChunk.Status.PENDING) | Q(
-        status=BillRunChunk.Status.RUNNING, started_at__lt=now - STALE_AFTER
+        status=BillRunChunk.Status.RUNNING, lease_until__lt=now
     )
     claimed = BillRunChunk.objects.filter(claimable, pk=chunk_id).update(
-        status=BillRunChunk.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+        status=BillRunChunk.Status.RUNNING,
+        started_at=now,
+        lease_until=leases.until(now),
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         return False
@@ -150,12 +155,15 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     ).get(pk=chunk_id)
     started = time.monotonic()
     try:
-        result = _write_chunk(chunk, now=now, started=started)
+        if chunk.attempts > MAX_ATTEMPTS:
+            raise ChunkAbandoned(f"Its worker stopped {chunk.attempts - 1} times while billing it.")
+        with leases.Heartbeat(lambda: _renew(chunk), name=f"chunk {chunk.pk}"):
+            result = _write_chunk(chunk, now=now, started=started)
     except RunStopped:
         _ours(chunk).update(status=BillRunChunk.Status.PENDING)
         return None
     except ChunkTakenOver:
-        return None  # another worker took the chunk over after the stale timeout; it bills it
+        return None  # our lease lapsed and another worker took the chunk over; it bills it
     except CursorMoved:
         # An expected race, not a failure: another run moved a cursor this chunk read. Hand the
         # chunk back without spending an attempt and bill it again from fresh reads.
@@ -171,11 +179,20 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     return result
 
 
+class ChunkAbandoned(Exception):
+    """The chunk was claimed MAX_ATTEMPTS times by workers that died billing it."""
+
+
 def _ours(chunk: BillRunChunk):
     """The chunk, if it is still Running under our claim (its started_at is the token)."""
     return BillRunChunk.objects.filter(
         pk=chunk.pk, status=BillRunChunk.Status.RUNNING, started_at=chunk.started_at
     )
+
+
+def _renew(chunk: BillRunChunk) -> bool:
+    """The heartbeat's beat: extend our lease; False once the chunk is no longer ours."""
+    return bool(_ours(chunk).update(lease_until=leases.until(timezone.now())))
 
 
 def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) -> None:
@@ -185,7 +202,7 @@ def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) ->
     "Retry failed accounts" bills them.
     """
     message = f"{type(error).__name__}: {error}"[:2000]
-    if chunk.attempts < MAX_ATTEMPTS:
+    if chunk.attempts < MAX_ATTEMPTS and not isinstance(error, ChunkAbandoned):
         if _ours(chunk).update(status=BillRunChunk.Status.PENDING, error_message=message):
             async_task("billruns.tasks.bill_chunk", chunk.pk)
         return
@@ -265,12 +282,10 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
                     )
                 )
         terms = {account["id"]: account for account in accounts}
-        read_through = {
-            charge.id: charge.charged_through
-            for account_charges in charges.values()
-            for charge in account_charges
+        read = {
+            charge.id: charge for account_charges in charges.values() for charge in account_charges
         }
-        _write_documents(run, ratings, terms, read_through, result)
+        _write_documents(run, ratings, terms, read, result)
         billed = {rating.account_id for rating in ratings}
         if not changes.write_renewals(
             run,
@@ -388,10 +403,11 @@ def _write_documents(
     run: BillRun,
     ratings: list[AccountRating],
     terms: dict,
-    read_through: dict[int, dt.date | None],
+    read: dict[int, ChargeInput],
     result: ChunkResult,
 ) -> None:
-    """Documents, lines, usage and cursors: two inserts and two updates, whatever the size."""
+    """Documents, lines, usage, cursors and the cursor moves the lines cannot tell (for an
+    exact cancel): three inserts and two updates, whatever the size."""
     writer = BulkWriter()
     rated = [rating for rating in ratings if rating.document is not None]
     line_count = sum(len(rating.document.lines) for rating in rated)
@@ -402,6 +418,7 @@ def _write_documents(
     numbers = BillingDocument.reserve_numbers(r.document.kind for r in rated)
     now = timezone.now()
     documents, lines, usage = [], [], []
+    spans: dict[int, tuple[dt.date, dt.date]] = {}  # charge → its charge lines' first/last day
     for rating, document_id in zip(rated, document_ids, strict=True):
         draft = rating.document
         result.add_document(draft.kind, draft.currency, draft.amount)
@@ -422,15 +439,35 @@ def _write_documents(
             usage.extend(
                 (usage_id, UsageRecord.Status.BILLED, line_id) for usage_id in line.usage_ids
             )
+            if line.credits is None:
+                first, last = spans.get(line.charge_id, (line.service_start, line.service_end))
+                spans[line.charge_id] = (
+                    min(first, line.service_start),
+                    max(last, line.service_end),
+                )
     writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
     writer.insert(DocumentLine, LINE_COLUMNS, lines)
     writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
     moves = [
-        (charge_id, read_through[charge_id], through)
+        (charge_id, read[charge_id].charged_through, through)
         for rating in ratings
         for charge_id, through in rating.charged_through.items()
     ]
     if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
         # Another transaction (a cancel) moved a cursor since this chunk read it.
         raise CursorMoved("A charge's charged_through changed while the chunk was billed.")
+    writer.insert(
+        CursorMove,
+        ("bill_run_id", "account_id", "charge_id", "before", "after"),
+        [
+            (run.pk, rating.account_id, charge_id, before, after)
+            for rating in ratings
+            for charge_id, after in rating.charged_through.items()
+            if needs_record(
+                (before := read[charge_id].charged_through, after),
+                spans.get(charge_id),
+                read[charge_id].effective_start,
+            )
+        ],
+    )
     result.lines = len(lines)

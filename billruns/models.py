@@ -192,6 +192,12 @@ class BillRun(BillRunTerms, RunCounters, NumberedModel):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
     )
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # A posting or a cancel is done by one worker at a time: it holds the run until lease_until
+    # and renews it batch by batch; when it lapses, asking again (or the watchdog) takes over.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A cancel rolls back chunk by chunk: the last account id whose documents, lines, usage,
+    # charges and renewals it has rolled back, so that a resumed cancel goes on from there.
+    rolled_back_through = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -301,7 +307,11 @@ class BillRunChunk(RunCounters):
     last_account_id = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The claim's token: set when a worker claims the chunk, compared by every later write.
     started_at = models.DateTimeField(null=True, blank=True)
+    # The claim's lease, renewed by the billing worker's heartbeat; once it lapses the chunk
+    # may be claimed again (DESIGN §6).
+    lease_until = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
     number_of_lines = models.PositiveIntegerField(default=0)
@@ -316,10 +326,43 @@ class BillRunChunk(RunCounters):
                 name="chunk_range_ordered",
             ),
         ]
-        indexes = [models.Index(fields=["bill_run", "status"], name="chunk_run_status_idx")]
+        indexes = [
+            models.Index(fields=["bill_run", "status"], name="chunk_run_status_idx"),
+            # The watchdog's question every few seconds: which claims have lapsed?
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status="Running"),
+                name="chunk_running_lease_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Chunk {self.sequence} (accounts {self.first_account_id}–{self.last_account_id})"
+
+
+class CursorMove(models.Model):
+    """Where a run found a charge's `charged_through`, kept where its lines cannot say it.
+
+    Canceling a run puts every cursor it moved back exactly where it was. Usually the run's
+    first line of the charge says it (the day before that line, or never billed when the line
+    starts on the charge's first day); a chunk writes a CursorMove only for the others: a usage
+    period that had no records, a credit back, a first line that does not follow the cursor.
+    See billruns/cursors.py.
+    """
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="+")
+    # Denormalised like Charge.account: a cancel reads the moves of one chunk's account range.
+    account_id = models.BigIntegerField()
+    charge = models.ForeignKey("accounts.Charge", on_delete=models.CASCADE, related_name="+")
+    before = models.DateField(null=True, blank=True)
+    after = models.DateField(null=True, blank=True)
+
+    class Meta:
+        # The one query: a cancel's moves of one account range of one run.
+        indexes = [models.Index(fields=["bill_run", "account_id"], name="cursormove_run_acct_idx")]
+
+    def __str__(self) -> str:
+        return f"Charge {self.charge_id}: {self.before} → {self.after}"
 
 
 class BillRunFailure(models.Model):

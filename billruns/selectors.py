@@ -7,6 +7,9 @@ from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument
 
+# The statuses a long transition passes through; a run leaving one backwards has stopped.
+IN_PROGRESS = (BillRun.Status.POST_IN_PROGRESS, BillRun.Status.CANCEL_IN_PROGRESS)
+
 
 def accounts_in_scope(terms: RunTerms) -> QuerySet[Account]:
     """Active accounts a run with these terms bills (Draft and Canceled ones never are)."""
@@ -92,6 +95,23 @@ def document_counts(run: BillRun) -> dict[str, int]:
         .order_by()
     )
     return dict(rows)
+
+
+def stopped_transition(run: BillRun) -> BillRunEvent | None:
+    """The run's last History row if it says a posting or a cancel stopped and gave the run
+    back (its message is the reason the run's page shows); else None."""
+    last = BillRunEvent.objects.filter(bill_run=run).order_by("-at", "-id").first()
+    returned = last is not None and last.from_status in IN_PROGRESS and last.to_status in (
+        BillRun.Status.COMPLETED, BillRun.Status.ERROR, BillRun.Status.PENDING
+    )  # fmt: skip
+    return last if returned else None
+
+
+def chunks_rolled_back(run: BillRun) -> int:
+    """How many of a cancel's chunks are rolled back (its progress)."""
+    if run.rolled_back_through is None:
+        return 0
+    return run.chunks.filter(last_account_id__lte=run.rolled_back_through).count()
 
 
 def recent_retries(run: BillRun) -> list[BillRun]:

@@ -1,12 +1,8 @@
 """django-q2 entry points: ids in, one service call. Every task is safe to run twice."""
 
-from django.db.models import F, Q
-from django.utils import timezone
-from django_q.tasks import async_task
-
 from billruns import execution, services
-from billruns.models import BillRun, BillRunChunk
-from billruns.services.lifecycle import TRANSITIONS, Action
+from billruns.models import BillRun
+from core.errors import DomainError
 
 
 def start_bill_run(run_id: int) -> str:
@@ -28,12 +24,20 @@ def _user(user_id):
 
 
 def finish_posting(run_id: int, actor_id: int | None = None) -> str:
-    run = services.finish_posting(run_id=run_id, acting_user=_user(actor_id))
-    return f"bill run {run.number}: {run.status}"
+    return _finish(services.finish_posting, run_id, actor_id)
 
 
 def finish_cancel(run_id: int, actor_id: int | None = None) -> str:
-    run = services.finish_cancel(run_id=run_id, acting_user=_user(actor_id))
+    return _finish(services.finish_cancel, run_id, actor_id)
+
+
+def _finish(finish, run_id: int, actor_id: int | None) -> str:
+    """A posting or cancel in a worker. A refusal (the run went back, saying why in its
+    History and on its page) is the task's result, not a failure to retry."""
+    try:
+        run = finish(run_id=run_id, acting_user=_user(actor_id))
+    except DomainError as error:
+        return f"bill run {run_id}: {error}"
     return f"bill run {run.number}: {run.status}"
 
 
@@ -44,55 +48,12 @@ def email_run_documents(run_id: int) -> str:
     return f"bill run {run_id}: {sent} documents emailed"
 
 
-def requeue_stale_chunks() -> str:
-    """Pick up work that a dead worker or a lost task left behind. Every 5 minutes.
+def recover() -> str:
+    """The watchdog's backstop pass, once a minute (billruns.recovery; the worker processes'
+    own watchdog threads run it every few seconds)."""
+    from billruns.recovery import recover
 
-    Re-queues runs still Pending, chunks still Running (their worker died) or still Pending
-    (their task was lost) after the stale timeout, and finalises runs whose chunks are all done
-    (the finishing worker died before finalising). Claims are conditional, so anything queued
-    twice is done once.
-    """
-    now = timezone.now()
-    stale = now - execution.STALE_AFTER
-    processing = BillRun.objects.filter(status=BillRun.Status.PROCESSING)
-    runs = list(
-        BillRun.objects.filter(status=BillRun.Status.PENDING, created_at__lt=stale).values_list(
-            "id", flat=True
-        )[:100]
-    )
-    for run_id in runs:
-        async_task("billruns.tasks.start_bill_run", run_id)
-    chunks = list(
-        BillRunChunk.objects.filter(bill_run__in=processing, bill_run__executed_at__lt=stale)
-        .filter(
-            Q(status=BillRunChunk.Status.RUNNING, started_at__lt=stale)
-            | Q(status=BillRunChunk.Status.PENDING)
-        )
-        .values_list("id", flat=True)[:1000]
-    )
-    for chunk_id in chunks:
-        async_task("billruns.tasks.bill_chunk", chunk_id)
-    # A posting or a cancel whose worker died: resume it (both are safe to run twice).
-    resumed = 0
-    for task, action in (
-        ("billruns.tasks.finish_posting", Action.FINISH_POSTING),
-        ("billruns.tasks.finish_cancel", Action.FINISH_CANCEL),
-    ):
-        stopped = BillRun.objects.filter(
-            status__in=TRANSITIONS[action].sources, updated_at__lt=stale
-        )
-        for run_id in stopped.values_list("id", flat=True)[:100]:
-            async_task(task, run_id)
-            resumed += 1
-    finished = 0
-    for run_id in processing.filter(chunks_done__gte=F("chunks_total")).values_list(
-        "id", flat=True
-    ):
-        finished += services.finalize_bill_run(run_id=run_id)
-    return (
-        f"{len(runs)} runs and {len(chunks)} chunks queued again, {resumed} postings or "
-        f"cancels resumed, {finished} runs finalised"
-    )
+    return str(recover())
 
 
 def execute_schedule(schedule_id: int) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from billruns import selectors, services
+from billruns import leases, selectors, services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
 from billruns.models import BillRun
@@ -124,9 +124,15 @@ def human_duration(span: dt.timedelta) -> str:
 
 
 def _progress(run: BillRun, now: dt.datetime) -> dict:
-    """Chunks done, accounts billed so far and a naive ETA from the pace of the done chunks."""
+    """Chunks done, accounts billed so far and a naive ETA from the pace of the done chunks;
+    documents posted, or chunks rolled back, while a posting or a cancel goes on."""
     done = run.chunks_done
     total = run.chunks_total
+    if run.status == BillRun.Status.POST_IN_PROGRESS:
+        counts = selectors.document_counts(run)
+        done, total = counts.get(BillingDocument.Status.POSTED, 0), sum(counts.values())
+    elif run.status == BillRun.Status.CANCEL_IN_PROGRESS:
+        done = selectors.chunks_rolled_back(run)
     percent = int(done * 100 / total) if total else 0
     accounts = 0
     eta = None
@@ -144,6 +150,9 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
         "waiting_for_worker": run.status == BillRun.Status.PENDING
         and now - run.created_at > WORKER_HINT_AFTER,
         "poll_seconds": POLL_SECONDS,
+        # A posting or cancel whose worker died: it resumes by itself, or when asked again.
+        "unattended": run.status in selectors.IN_PROGRESS
+        and leases.unattended(run.lease_until, run.updated_at, now),
     }
 
 
@@ -173,6 +182,7 @@ def detail_view(request, pk):
             else None
         ),
         "retries": selectors.recent_retries(run),
+        "stopped": selectors.stopped_transition(run),
     }
     if context["live"]:
         context["progress"] = _progress(run, timezone.now())

@@ -1,32 +1,34 @@
 """Cancel a bill run: Pending, Completed or Error → CancelInProgress → Canceled. Its documents
-are voided, its lines freed for rebilling, its charges' cursors and its usage rolled back."""
+are voided, its lines freed for rebilling, every cursor it moved put back exactly where it found
+it, its usage returned to Pending and its renewals undone."""
 
 import datetime as dt
 
-from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
-from accounts.models import Charge, UsageRecord
+from accounts.models import Account, Charge, UsageRecord
 from billruns import changes
+from billruns.cursors import before_from_lines
 from billruns.errors import IllegalTransition
-from billruns.models import BillRun
+from billruns.leases import LeaseLost, RunLease
+from billruns.models import BillRun, CursorMove
 from billruns.services.lifecycle import Action, can, claim_then_finish, move, refuse
+from billruns.services.post import chunk_ranges, in_range
 from core.bulk import BulkWriter
-from core.iterables import batched
 from invoicing.models import BillingDocument, DocumentLine
 
-ROLLBACK_BATCH = 5_000
+Range = tuple[int, int] | None  # a chunk's account ids; None: the rest of the run
 
 
 def cancel_bill_run(
     *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
 ) -> BillRun:
     """Cancel the run (its sources: TRANSITIONS[Action.CANCEL]) → CancelInProgress → Canceled.
+    Asked again while CancelInProgress, it goes on where it stopped.
 
-    The claim is immediate; the roll back (documents canceled, their lines freed for rebilling,
-    the charges' charged_through rolled back to before the run's first line and its usage
-    returned to Pending, in one transaction) runs here, or in a worker with background=True.
+    The claim is immediate; the roll back runs here, or in a worker with background=True.
     """
 
     def refuse_unless_cancelable() -> None:
@@ -52,90 +54,150 @@ def cancel_bill_run(
 
 
 def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
-    """CancelInProgress → Canceled, in one transaction under the run's lock; safe to run twice."""
+    """CancelInProgress → Canceled, chunk by chunk, each chunk's roll back its own transaction,
+    under the run's lease; resumable from `rolled_back_through` and safe to run twice.
+
+    First a read-only check of every chunk still to roll back: if a cursor no longer stands
+    where this run left it (a later run billed or credited the same charges), nothing is
+    changed and the run returns to the status it came from, the reason in its History. Should
+    a later run slip in after the check, the cancel stops at that chunk the same way.
+    """
     now = now or timezone.now()
-    with transaction.atomic():
-        run = BillRun.objects.select_for_update().get(pk=run_id)
-        if not can(run, Action.FINISH_CANCEL):
-            return run
-        _roll_back_run(run)
+    run = BillRun.objects.select_related("updated_by").get(pk=run_id)
+    lease = RunLease(BillRun, run.pk)
+    if not can(run, Action.FINISH_CANCEL) or not lease.take(now):
+        return run  # canceled already, or another worker is canceling it
+    actor = acting_user or run.updated_by
+    ranges = chunk_ranges(run, after=run.rolled_back_through)
+    try:
+        for account_range in ranges:
+            if problem := _conflict(run, account_range, _restores(run, account_range)):
+                raise IllegalTransition(problem)
+        for done, account_range in enumerate(ranges):
+            with transaction.atomic():
+                if problem := _roll_back(run, account_range):
+                    if done:
+                        problem += f" ({done} of {len(ranges)} chunks were rolled back first)"
+                    raise IllegalTransition(problem)
+                lease.renew(timezone.now(), rolled_back_through=account_range[1])
+        with transaction.atomic():
+            if problem := _roll_back(run, None):
+                raise IllegalTransition(problem)
+            move(
+                run,
+                Action.FINISH_CANCEL,
+                actor=actor,
+                now=now,
+                condition=lease.held(),
+                canceled_at=now,
+                canceled_by=actor,
+                lease_until=None,
+                rolled_back_through=None,
+            )
+    except LeaseLost:
+        pass  # it lapsed and another worker goes on
+    except Exception as error:
+        # A cancel that cannot finish gives the run back where it came from, saying why.
         move(
             run,
-            Action.FINISH_CANCEL,
-            actor=acting_user,
-            now=now,
-            canceled_at=now,
-            canceled_by=acting_user,
+            Action.STOP_CANCEL,
+            actor=actor,
+            message=f"Cancel stopped: {error}",
+            condition=lease.held(),
+            lease_until=None,
         )
+        if isinstance(error, IllegalTransition):
+            raise
+        raise IllegalTransition(f"Canceling {run.number} stopped: {error}") from error
     run.refresh_from_db()
     return run
 
 
-def _roll_back_run(run: BillRun) -> None:
-    """Free the run's lines for rebilling, move its charges' cursors back and undo its renewals.
-
-    Charges go in batches of ROLLBACK_BATCH, so memory does not grow with the run. A charge the
-    run billed goes back to the day before this run's first line, or to the end of its last
-    line from an earlier run when that is earlier (a usage period with no records writes no
-    line); null when the run billed from the charge's first day (never billed). A charge the run
-    credited back goes forward again to the end of what it credited. A cursor is moved only if
-    it still stands where this run left it; otherwise another run is billing the charge right
-    now and the whole cancel is refused.
-    """
-    lines = DocumentLine.objects.filter(document__bill_run=run, canceled=False)
-    per_charge = (
-        lines.values("charge_id")
-        .annotate(
-            first=Min("service_start"),
-            last=Max("service_end"),
-            charge_lines=Count("id", filter=Q(credits__isnull=True)),
-        )
-        .order_by("charge_id")
-        .values_list("charge_id", "first", "last", "charge_lines")
+def _restores(run: BillRun, account_range: Range) -> dict[int, tuple]:
+    """charge → (where this run left its cursor, where it found it), for the charges of the
+    account range: read off the run's charge lines, or from the CursorMove the chunk wrote
+    where the lines cannot say it (billruns/cursors.py)."""
+    lines = in_range(
+        DocumentLine.objects.filter(document__bill_run=run, canceled=False, credits__isnull=True),
+        "document__account_id",
+        account_range,
     )
-    writer = BulkWriter()
-    for batch in batched(per_charge.iterator(chunk_size=ROLLBACK_BATCH), ROLLBACK_BATCH):
-        ids = [charge_id for charge_id, *_ in batch]
-        others = DocumentLine.objects.filter(charge_id__in=ids, canceled=False).exclude(
-            document__bill_run=run
+    spans = (
+        lines.values("charge_id", "charge__effective_start")
+        .annotate(first=Min("service_start"), last=Max("service_end"))
+        .order_by()
+        .values_list("charge_id", "charge__effective_start", "first", "last")
+    )
+    restores = {
+        charge_id: (last, before_from_lines(first, start))
+        for charge_id, start, first, last in spans
+    }
+    if account_range is not None:  # moves are written by chunks, inside their ranges
+        moves = CursorMove.objects.filter(bill_run=run, account_id__range=account_range)
+        for charge_id, before, after in moves.values_list("charge_id", "before", "after"):
+            restores[charge_id] = (after, before)
+    return restores
+
+
+def _conflict(run: BillRun, account_range: Range, restores: dict[int, tuple]) -> str:
+    """Why the cursors of `restores` cannot be put back: a sentence naming the first charge
+    whose cursor moved since this run left it, and the run that moved it; "" when none did."""
+    if not restores:
+        return ""
+    current = in_range(Charge.objects.all(), "account_id", account_range)
+    if account_range is None:
+        current = current.filter(id__in=list(restores))
+    moved = sorted(
+        charge_id
+        for charge_id, through in current.values_list("id", "charged_through")
+        if charge_id in restores and restores[charge_id][0] != through
+    )
+    if not moved:
+        return ""
+    charge = Charge.objects.get(pk=moved[0])
+    later = (
+        DocumentLine.objects.filter(charge=charge, canceled=False)
+        .exclude(document__bill_run=run)
+        .order_by("-service_start")
+        .values_list("document__number", "document__bill_run__number")
+        .first()
+    )
+    if later:
+        number, other_run = later
+        return (
+            f"{number}{f' of {other_run}' if other_run else ''} bills or credits charge "
+            f"{charge.number} after {run.number}: cancel {other_run or number} first."
         )
-        firsts = {charge_id: first for charge_id, first, *_ in batch}
-        later = others.filter(service_start__gt=min(firsts.values())).values_list(
-            "charge_id", "service_start", "document__number"
+    return (
+        f"Charge {charge.number} is billed through {charge.charged_through or 'nothing'}, not "
+        f"{restores[charge.pk][0]} where {run.number} left it."
+    )
+
+
+def _roll_back(run: BillRun, account_range: Range) -> str:
+    """Roll back the run's work on an account range (in the caller's transaction): cursors,
+    renewals, usage, lines, documents. Returns why it could not ("" when done)."""
+    if account_range is not None and connection.features.has_select_for_update:
+        # A chunk of another run locks the same accounts: the two never interleave.
+        list(
+            Account.objects.filter(id__range=account_range)
+            .select_for_update()
+            .values_list("id", flat=True)
         )
-        for charge_id, start, number in later:
-            if start > firsts[charge_id]:
-                raise IllegalTransition(
-                    f"{number} bills a later period of a charge this run billed: cancel the "
-                    "later run first."
-                )
-        before = dict(
-            others.filter(credits__isnull=True)
-            .values("charge_id")
-            .annotate(last=Max("service_end"))
-            .values_list("charge_id", "last")
+    restores = _restores(run, account_range)
+    moves = [(charge_id, after, before) for charge_id, (after, before) in restores.items()]
+    if BulkWriter().move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
+        transaction.set_rollback(True)
+        return _conflict(run, account_range, restores) or (
+            f"A cursor of {run.number}'s charges moved while it was being canceled."
         )
-        starts = dict(Charge.objects.filter(id__in=ids).values_list("id", "effective_start"))
-        moves = []
-        for charge_id, first, last, charge_lines in batch:
-            from_start = first <= starts[charge_id]
-            day_before = None if from_start else first - dt.timedelta(days=1)
-            if not charge_lines:  # only credits: forward again to what they credited
-                moves.append((charge_id, day_before, last))
-                continue
-            if charge_id in before:
-                back = before[charge_id] if from_start else min(before[charge_id], day_before)
-            else:
-                back = day_before
-            moves.append((charge_id, last, back))
-        if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
-            raise IllegalTransition(
-                f"Another run is billing charges of {run.number} right now: cancel again when "
-                "it has finished."
-            )
-    changes.roll_back_renewals(run)
-    UsageRecord.objects.filter(line__document__bill_run=run).update(
+    changes.roll_back_renewals(run, account_range=account_range)
+    documents = in_range(BillingDocument.objects.filter(bill_run=run), "account_id", account_range)
+    UsageRecord.objects.filter(line__document__in=documents).update(
         status=UsageRecord.Status.PENDING, line=None
     )
-    lines.update(canceled=True)
-    BillingDocument.objects.filter(bill_run=run).update(status=BillingDocument.Status.CANCELED)
+    DocumentLine.objects.filter(document__in=documents, canceled=False).update(canceled=True)
+    documents.exclude(status=BillingDocument.Status.CANCELED).update(
+        status=BillingDocument.Status.CANCELED, updated_at=timezone.now()
+    )
+    return ""

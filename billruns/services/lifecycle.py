@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from billruns import leases
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun, BillRunEvent
 from invoicing.models import BillingDocument
@@ -36,10 +37,14 @@ class Action(StrEnum):
     STOP_POSTING = "stop_posting"
     CANCEL = "cancel"
     FINISH_CANCEL = "finish_cancel"
+    STOP_CANCEL = "stop_cancel"
     DELETE = "delete"
     RETRY = "retry"
     POST_DOCUMENT = "post_document"
     UNPOST_DOCUMENT = "unpost_document"
+
+
+RETURN = "<the status it came from>"  # a target: back where the in-progress status began
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +71,9 @@ TRANSITIONS: dict[Action, Transition] = {
         "terminated",
         "billruns.terminate_billrun",
     ),
+    # From PostInProgress: asked again, the posting goes on where it stopped.
     Action.POST: Transition(
-        (BillRun.Status.COMPLETED,),
+        (BillRun.Status.COMPLETED, BillRun.Status.POST_IN_PROGRESS),
         BillRun.Status.POST_IN_PROGRESS,
         "posted",
         "billruns.post_billrun",
@@ -78,8 +84,14 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.STOP_POSTING: Transition(
         (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.COMPLETED, "stopped"
     ),
+    # From CancelInProgress: asked again, the cancel goes on where it stopped.
     Action.CANCEL: Transition(
-        (BillRun.Status.PENDING, BillRun.Status.COMPLETED, BillRun.Status.ERROR),
+        (
+            BillRun.Status.PENDING,
+            BillRun.Status.COMPLETED,
+            BillRun.Status.ERROR,
+            BillRun.Status.CANCEL_IN_PROGRESS,
+        ),
         BillRun.Status.CANCEL_IN_PROGRESS,
         "canceled",
         "billruns.cancel_billrun",
@@ -87,6 +99,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.FINISH_CANCEL: Transition(
         (BillRun.Status.CANCEL_IN_PROGRESS,), BillRun.Status.CANCELED, "canceled"
     ),
+    # A cancel that cannot finish (a later run billed the same charges) gives the run back.
+    Action.STOP_CANCEL: Transition((BillRun.Status.CANCEL_IN_PROGRESS,), RETURN, "stopped"),
     Action.DELETE: Transition(
         (BillRun.Status.CANCELED, BillRun.Status.ERROR),
         DELETED,
@@ -124,9 +138,14 @@ def available_actions(run: BillRun, *, user, documents: dict[str, int]) -> dict[
     not_canceled = sum(
         n for status, n in documents.items() if status != BillingDocument.Status.CANCELED
     )
+    # An in-progress posting or cancel is offered again only when no worker is at it.
+    resumable = leases.unattended(run.lease_until, run.updated_at, timezone.now())
     return {
-        "post": can(run, Action.POST, user=user),
-        "cancel": can(run, Action.CANCEL, user=user) and not posted,
+        "post": can(run, Action.POST, user=user)
+        and (run.status != BillRun.Status.POST_IN_PROGRESS or resumable),
+        "cancel": can(run, Action.CANCEL, user=user)
+        and not posted
+        and (run.status != BillRun.Status.CANCEL_IN_PROGRESS or resumable),
         "terminate": can(run, Action.TERMINATE, user=user),
         "delete": can(run, Action.DELETE, user=user) and not not_canceled,
         "retry": can(run, Action.RETRY, user=user) and run.has_failures,
@@ -135,7 +154,7 @@ def available_actions(run: BillRun, *, user, documents: dict[str, int]) -> dict[
 
 def allowed_statuses(action: Action) -> str:
     """`action`'s source statuses as a sentence says them: "Pending, Completed or Error"."""
-    sources = TRANSITIONS[action].sources
+    sources = [BillRun.Status(source).label for source in TRANSITIONS[action].sources if source]
     return " or ".join(filter(None, [", ".join(sources[:-1]), sources[-1]]))
 
 
@@ -166,6 +185,7 @@ def move(
     """
     transition = TRANSITIONS[action]
     now = now or timezone.now()
+    target = transition.target
     with transaction.atomic():
         source = transition.sources[0]
         if len(transition.sources) > 1:
@@ -175,24 +195,39 @@ def move(
                 .values_list("status", flat=True)
                 .first()
             )
-            if source not in transition.sources:
+            # A run already in the target (asked again) is resumed by claim_then_finish,
+            # never moved onto itself.
+            if source not in transition.sources or source == target:
                 return False
+        if target == RETURN:
+            target = came_from(run, source)
         claim = BillRun.objects.filter(pk=run.pk, status=source)
         moved = (claim.filter(condition) if condition is not None else claim).update(
-            status=transition.target, updated_at=now, **fields
+            status=target, updated_at=now, **fields
         )
         if not moved:
             return False
         record(
             run,
             from_status=source,
-            to_status=transition.target,
+            to_status=target,
             actor=actor,
             now=now,
             message=message,
         )
-    run.status = transition.target
+    run.status = target
     return True
+
+
+def came_from(run: BillRun, status: str) -> str:
+    """The status the run had before it entered `status` (an in-progress one), from History."""
+    return (
+        BillRunEvent.objects.filter(bill_run=run, to_status=status)
+        .exclude(from_status=status)
+        .order_by("-at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    ) or BillRun.Status.COMPLETED
 
 
 def record(
@@ -211,6 +246,10 @@ def record(
     )
 
 
+class InProgress(IllegalTransition):
+    """Asked again while a live worker is already doing it: nothing to do but wait."""
+
+
 def claim_then_finish(
     run: BillRun,
     action: Action,
@@ -223,12 +262,30 @@ def claim_then_finish(
 ) -> BillRun:
     """Claim `action` (posting, canceling) now; do the long part with `finish` here, or, with
     background=True, in a worker (the task of the same name in billruns.tasks) once the claim
-    commits. `before_claim` runs first in the claim's transaction and may refuse."""
+    commits. `before_claim` runs first in the claim's transaction and may refuse.
+
+    Asked again while the run is already in the action's in-progress status, it goes on where
+    the last worker stopped, with the asking user acting for the rest; if a worker is still at
+    it (its lease is live) InProgress says so.
+    """
+    transition = TRANSITIONS[action]
     with transaction.atomic():
-        if before_claim is not None:
-            before_claim()
-        if not move(run, action, actor=acting_user, now=now, updated_by=acting_user):
-            raise refuse(run, action)
+        current = BillRun.objects.select_for_update().get(pk=run.pk)
+        if current.status == transition.target:
+            if not leases.unattended(current.lease_until, current.updated_at, now):
+                raise InProgress(
+                    f"{run.number} is being {transition.verb} by a worker right now; "
+                    "it finishes by itself."
+                )
+            label = current.get_status_display()
+            record(run, from_status=current.status, to_status=current.status,
+                   actor=acting_user, now=now, message=f"Asked again: {label.lower()} resumed")  # fmt: skip
+            BillRun.objects.filter(pk=run.pk).update(updated_by=acting_user, updated_at=now)
+        else:
+            if before_claim is not None:
+                before_claim()
+            if not move(run, action, actor=acting_user, now=now, updated_by=acting_user):
+                raise refuse(run, action)
         if background:
             task, actor_id = f"billruns.tasks.{finish.__name__}", getattr(acting_user, "pk", None)
             transaction.on_commit(lambda: async_task(task, run.pk, actor_id))

@@ -7,18 +7,21 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from billruns.errors import BillRunError
+from billruns.leases import LeaseLost, RunLease
 from billruns.models import BillRun
 from billruns.services.lifecycle import Action, can, claim_then_finish, move
+from core.iterables import batched
 from invoicing.models import BillingDocument
 
-POST_BATCH = 5_000
+# Chunks' account ranges posted per transaction (a chunk holds about 1,000 documents).
+POST_BATCH_CHUNKS = 5
 
 
 def post_bill_run(
     *, run: BillRun, acting_user, now: dt.datetime | None = None, background: bool = False
 ) -> BillRun:
     """Post the run (from TRANSITIONS[Action.POST]) → PostInProgress → Posted: every Draft
-    document of the run becomes Posted.
+    document of the run becomes Posted. Asked again while PostInProgress, it goes on.
 
     The claim is immediate; the posting itself runs here, or in a worker with background=True
     (pages: a million documents take longer than a web request may).
@@ -34,48 +37,72 @@ def post_bill_run(
 
 
 def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = None) -> BillRun:
-    """PostInProgress → Posted, batch by batch. Safe to run twice (a redelivered task, the
-    sweep): each batch posts only Draft documents and the last move is conditional. If posting
-    fails part way the run returns to Completed and posting again posts the rest."""
+    """PostInProgress → Posted, a few chunks' documents per transaction, under the run's lease.
+
+    Safe to run twice and resumable: each batch posts only Draft documents, so a worker that
+    takes over (the lease lapsed) or a second ask goes on where the first stopped. Documents
+    are posted by the user who asked (the last one, when asked again), else by whoever claimed
+    the posting. If a batch fails the run returns to Completed and posting again posts the rest.
+    """
     now = now or timezone.now()
-    run = BillRun.objects.get(pk=run_id)
-    if not can(run, Action.FINISH_POSTING):
-        return run
+    run = BillRun.objects.select_related("updated_by").get(pk=run_id)
+    lease = RunLease(BillRun, run.pk)
+    if not can(run, Action.FINISH_POSTING) or not lease.take(now):
+        return run  # posted already, or another worker is posting it
+    actor = acting_user or run.updated_by
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:
-        while True:
+        for batch in batched(chunk_ranges(run), POST_BATCH_CHUNKS):
             with transaction.atomic():
-                ids = list(drafts.order_by("id").values_list("id", flat=True)[:POST_BATCH])
-                if not ids:
-                    break
-                BillingDocument.objects.filter(
-                    id__in=ids, status=BillingDocument.Status.DRAFT
-                ).update(
+                in_range(drafts, "account_id", (batch[0][0], batch[-1][1])).update(
                     status=BillingDocument.Status.POSTED,
                     posted_at=now,
-                    posted_by=acting_user,
+                    posted_by=actor,
                     updated_at=now,
                 )
-                # A heartbeat: the sweep resumes only postings that stopped moving.
-                BillRun.objects.filter(pk=run_id).update(updated_at=timezone.now())
+                lease.renew(timezone.now())
+    except LeaseLost:
+        return BillRun.objects.get(pk=run_id)  # it lapsed and another worker goes on
     except Exception as error:
         move(
             run,
             Action.STOP_POSTING,
-            actor=acting_user,
+            actor=actor,
             message=f"Posting stopped: {error}",
+            condition=lease.held(),
+            lease_until=None,
         )
         raise BillRunError(f"Posting {run.number} stopped part way: {error}") from error
     with transaction.atomic():
         moved = move(
             run,
             Action.FINISH_POSTING,
-            actor=acting_user,
+            actor=actor,
             now=now,
+            condition=lease.held(),
             posted_at=now,
-            posted_by=acting_user,
+            posted_by=actor,
+            lease_until=None,
         )
         if moved and run.auto_email:
             transaction.on_commit(lambda: async_task("billruns.tasks.email_run_documents", run.pk))
     run.refresh_from_db()
     return run
+
+
+def chunk_ranges(run: BillRun, *, after: int | None = None) -> list[tuple[int, int]]:
+    """The account id ranges of the run's chunks, in order (those past `after`): the batches of
+    a posting or a cancel, each a short range scan of the documents' account index."""
+    chunks = run.chunks.order_by("sequence")
+    if after is not None:
+        chunks = chunks.filter(first_account_id__gt=after)
+    return list(chunks.values_list("first_account_id", "last_account_id"))
+
+
+def in_range(queryset, field: str, account_range: tuple[int, int] | None):
+    """`queryset` narrowed to an account range, or as it is for None (foreign keys take no
+    __range lookup)."""
+    if account_range is None:
+        return queryset
+    first, last = account_range
+    return queryset.filter(**{f"{field}__gte": first, f"{field}__lte": last})

@@ -56,7 +56,10 @@ def test_post_and_cancel_commands_report_the_new_status():
     run_command("create_bill_run", "--all", "--target-date", "2026-02-01", "--wait")
     assert run_command("post_bill_run", "BR-00000001").strip() == "BR-00000001 Posted."
     assert set(BillingDocument.objects.values_list("status", flat=True)) == {"Posted"}
-    with pytest.raises(CommandError, match="only Pending, Completed or Error runs can be canceled"):
+    with pytest.raises(
+        CommandError,
+        match="only Pending, Completed, Error or Cancel in progress runs can be canceled",
+    ):
         run_command("cancel_bill_run", "BR-00000001")
 
 
@@ -85,7 +88,9 @@ def test_an_illegal_transition_is_refused():
     ChargeFactory()
     run_command("create_bill_run", "--all", "--target-date", "2026-02-01", "--wait")
     run_command("post_bill_run", "BR-00000001")
-    with pytest.raises(CommandError, match="is Posted: only Completed runs can be posted"):
+    with pytest.raises(
+        CommandError, match="is Posted: only Completed or Post in progress runs can be posted"
+    ):
         run_command("post_bill_run", "BR-00000001")
     with pytest.raises(CommandError, match="No bill run numbered 'BR-9'"):
         run_command("post_bill_run", "BR-9")

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, Charge, Subscription, UsageRecord
-from billruns import services
-from billruns.execution import STALE_AFTER, bill_chunk
+from billruns import leases, services
+from billruns.execution import bill_chunk
 from billruns.models import BillRun, BillRunChunk, BillRunFailure
 from invoicing.models import BillingDocument, DocumentLine
 from tests.factories import ChargeFactory, UsageRecordFactory, create_bill_run, failing_charge
@@ -99,7 +99,7 @@ def test_chunks_split_the_scope_and_the_last_one_finalises(run_now, settings):
     assert list(run.chunks.values_list("status", flat=True)) == ["Done"] * 3
 
 
-def test_a_chunk_left_running_by_a_dead_worker_is_billed_once_after_a_timeout(
+def test_a_chunk_left_running_by_a_dead_worker_is_billed_once_its_lease_lapses(
     django_capture_on_commit_callbacks,
 ):
     ChargeFactory()
@@ -108,9 +108,11 @@ def test_a_chunk_left_running_by_a_dead_worker_is_billed_once_after_a_timeout(
         services.start_bill_run(run_id=run.pk)
     chunk = run.chunks.get()
     now = timezone.now()
-    BillRunChunk.objects.filter(pk=chunk.pk).update(status="Running", started_at=now)
+    BillRunChunk.objects.filter(pk=chunk.pk).update(
+        status="Running", started_at=now, lease_until=leases.until(now)
+    )
     assert bill_chunk(chunk_id=chunk.pk, now=now) is None  # its worker may still be alive
-    later = now + STALE_AFTER + dt.timedelta(seconds=1)
+    later = leases.until(now) + dt.timedelta(seconds=1)
     assert bill_chunk(chunk_id=chunk.pk, now=later).lines == 2
     assert bill_chunk(chunk_id=chunk.pk, now=later) is None  # Done: a re-delivery does nothing
     run.refresh_from_db()
@@ -193,29 +195,29 @@ def test_the_chunk_writer_uses_the_same_queries_for_10_and_1000_accounts(
     assert counts[10] == counts[1000]
 
 
-def test_the_scheduled_sweep_bills_chunks_a_dead_worker_left_running(
+def test_the_watchdog_bills_a_chunk_whose_lease_lapsed_about_a_lease_after_its_worker_died(
     django_capture_on_commit_callbacks, time_machine
 ):
     from django_q.models import Schedule
 
-    from billruns.tasks import requeue_stale_chunks
+    from billruns.tasks import recover
 
-    assert Schedule.objects.filter(func="billruns.tasks.requeue_stale_chunks").exists()
+    assert Schedule.objects.get(func="billruns.tasks.recover").minutes == 1
     ChargeFactory()
     time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
     with django_capture_on_commit_callbacks(execute=False):
         run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
-    BillRunChunk.objects.filter(bill_run=run).update(status="Running", started_at=timezone.now())
-    assert (
-        requeue_stale_chunks()
-        == "0 runs and 0 chunks queued again, 0 postings or cancels resumed, 0 runs finalised"
+    now = timezone.now()
+    BillRunChunk.objects.filter(bill_run=run).update(
+        status="Running", started_at=now, lease_until=leases.until(now)
     )
-    time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
-    assert (
-        requeue_stale_chunks()
-        == "0 runs and 1 chunks queued again, 0 postings or cancels resumed, 0 runs finalised"
+    assert recover() == (
+        "0 lapsed chunks and 0 stalled runs queued again, 0 runs started, "
+        "0 postings or cancels resumed, 0 runs finalised"
     )
+    time_machine.move_to("2026-02-01 09:00:31+00:00", tick=False)  # the 30-second lease lapsed
+    assert recover().startswith("1 lapsed chunks and 0 stalled runs queued again")
     run.refresh_from_db()
     assert (run.status, run.number_of_invoices) == ("Completed", 1)
 
@@ -246,25 +248,59 @@ def test_a_worker_whose_chunk_was_taken_over_undoes_its_work(
     assert (run.chunks_done, run.status) == (0, "Processing")
 
 
-def test_the_sweep_starts_a_run_whose_task_was_lost_and_finalises_a_forgotten_one(
+def test_the_watchdog_starts_a_run_whose_task_was_lost_and_finalises_a_forgotten_one(
     django_capture_on_commit_callbacks, time_machine
 ):
-    from billruns.tasks import requeue_stale_chunks
+    from billruns.tasks import recover
 
     ChargeFactory()
     time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
     with django_capture_on_commit_callbacks(execute=False):
         lost = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
-    time_machine.move_to("2026-02-01 09:16:00+00:00", tick=False)
+    assert "0 runs started" in recover()  # only just queued
+    time_machine.move_to("2026-02-01 09:00:31+00:00", tick=False)
     with django_capture_on_commit_callbacks(execute=True):
-        assert requeue_stale_chunks().startswith("1 runs and 0 chunks")
+        assert "1 runs started" in recover()
     lost.refresh_from_db()
     assert (lost.status, lost.number_of_invoices) == ("Completed", 1)
     # A run whose last chunk committed but whose worker died before finalising.
     BillRun.objects.filter(pk=lost.pk).update(status="Processing")
-    assert requeue_stale_chunks().endswith("1 runs finalised")
+    assert recover().endswith("1 runs finalised")
     lost.refresh_from_db()
     assert lost.status == "Completed"
+
+
+def test_the_watchdog_queues_again_the_chunks_of_a_run_whose_queue_entries_were_lost(
+    django_capture_on_commit_callbacks, time_machine, settings
+):
+    """A killed cluster's prefetched tasks are gone: Pending chunks, no worker at them."""
+    from billruns.tasks import recover
+
+    settings.BILLCYCLE_CHUNK_SIZE = 2
+    for _ in range(5):
+        ChargeFactory()
+    time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=False):  # the chunks' tasks are lost
+        run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    # Another run's chunk holds a live lease: workers are busy, the entries may just be queued.
+    busy = run.chunks.order_by("sequence").first()
+    BillRunChunk.objects.filter(pk=busy.pk).update(
+        status="Running", started_at=timezone.now(), lease_until=leases.until(timezone.now())
+    )
+    time_machine.move_to("2026-02-01 09:00:29+00:00", tick=False)
+    assert "0 stalled runs" in recover()
+    time_machine.move_to("2026-02-01 09:00:31+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover().startswith("1 lapsed chunks and 0 stalled runs")
+        assert recover().startswith("0 lapsed chunks and 0 stalled runs")
+    run.refresh_from_db()
+    assert run.status == "Processing"  # the other two chunks' tasks are still lost
+    time_machine.move_to("2026-02-01 09:01:02+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover().startswith("0 lapsed chunks and 1 stalled runs")
+    run.refresh_from_db()
+    assert (run.status, run.number_of_invoices) == ("Completed", 5)
 
 
 def test_a_cursor_moved_under_a_chunk_makes_it_bill_again_from_fresh_reads(run_now, monkeypatch):

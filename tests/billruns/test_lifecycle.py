@@ -20,7 +20,7 @@ def test_can_answers_from_the_table(action, status):
 def test_a_refusal_names_the_statuses_the_table_allows():
     run = BillRunFactory(status=BillRun.Status.PROCESSING)
     assert str(refuse(run, Action.CANCEL)) == (
-        f"{run.number} is Processing: only Pending, Completed or Error runs can be canceled."
+        f"{run.number} is Processing: only Pending, Completed, Error or Cancel in progress runs can be canceled."
     )
 
 

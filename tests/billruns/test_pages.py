@@ -434,15 +434,21 @@ def test_posting_claims_the_run_then_a_worker_posts_it(
     assert "100%" in logged_in.get(completed_run.get_absolute_url()).content.decode()
 
 
-def test_a_posting_whose_worker_died_is_resumed_by_the_sweep(completed_run, operator, time_machine):
-    from billruns.tasks import requeue_stale_chunks
+def test_a_posting_whose_task_was_lost_is_resumed_by_the_watchdog_within_a_minute(
+    completed_run, operator, time_machine, django_capture_on_commit_callbacks
+):
+    from billruns.tasks import recover
 
     time_machine.move_to(timezone.now(), tick=False)
-    services.post_bill_run(run=completed_run, acting_user=operator, background=True)
-    time_machine.shift(dt.timedelta(minutes=16))
-    assert "1 postings or cancels resumed" in requeue_stale_chunks()
+    with django_capture_on_commit_callbacks(execute=False):  # the worker's task is lost
+        services.post_bill_run(run=completed_run, acting_user=operator, background=True)
+    assert "0 postings or cancels resumed" in recover()
+    time_machine.shift(dt.timedelta(seconds=31))
+    assert "1 postings or cancels resumed" in recover()
     completed_run.refresh_from_db()
     assert completed_run.status == "Posted"
+    # Its documents are posted by the operator who asked, not by nobody.
+    assert set(completed_run.documents.values_list("posted_by", flat=True)) == {operator.pk}
 
 
 def test_a_document_of_a_run_not_completed_cannot_be_posted_alone(operator):
@@ -455,28 +461,32 @@ def test_a_document_of_a_run_not_completed_cannot_be_posted_alone(operator):
 @pytest.mark.parametrize(
     ("action", "status", "message"),
     [
-        ("post", "Pending", "is Pending: only Completed runs can be posted."),
+        ("post", "Pending", "is Pending: only Completed or Post in progress runs can be posted."),
         (
             "cancel",
             "Processing",
-            "is Processing: only Pending, Completed or Error runs can be canceled.",
+            "is Processing: only Pending, Completed, Error or Cancel in progress runs can be canceled.",
         ),
         ("terminate", "Completed", "is Completed: only Processing runs can be terminated."),
         ("delete", "Completed", "is Completed: only Canceled or Error runs can be deleted."),
         ("retry", "Completed", "has no failed accounts to retry."),
-        ("post", "Posted", "is Posted: only Completed runs can be posted."),
-        ("post", "Error", "is Error: only Completed runs can be posted."),
-        ("post", "Canceled", "is Canceled: only Completed runs can be posted."),
-        ("cancel", "Posted", "is Posted: only Pending, Completed or Error runs can be canceled."),
+        ("post", "Posted", "is Posted: only Completed or Post in progress runs can be posted."),
+        ("post", "Error", "is Error: only Completed or Post in progress runs can be posted."),
+        ("post", "Canceled", "is Canceled: only Completed or Post in progress runs can be posted."),
+        (
+            "cancel",
+            "Posted",
+            "is Posted: only Pending, Completed, Error or Cancel in progress runs can be canceled.",
+        ),
         (
             "cancel",
             "Canceled",
-            "is Canceled: only Pending, Completed or Error runs can be canceled.",
+            "is Canceled: only Pending, Completed, Error or Cancel in progress runs can be canceled.",
         ),
         (
             "cancel",
             "PostInProgress",
-            "is Post in progress: only Pending, Completed or Error runs can be canceled.",
+            "is Post in progress: only Pending, Completed, Error or Cancel in progress runs can be canceled.",
         ),
         ("terminate", "Pending", "is Pending: only Processing runs can be terminated."),
         ("delete", "Posted", "is Posted: only Canceled or Error runs can be deleted."),

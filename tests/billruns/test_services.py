@@ -41,7 +41,9 @@ def test_only_a_completed_run_can_be_posted(run_now, user):
     ChargeFactory()
     run = run_now()
     services.post_bill_run(run=run, acting_user=user)
-    with pytest.raises(IllegalTransition, match="is Posted: only Completed runs can be posted"):
+    with pytest.raises(
+        IllegalTransition, match="is Posted: only Completed or Post in progress runs can be posted"
+    ):
         services.post_bill_run(run=run, acting_user=user)
 
 
@@ -94,12 +96,35 @@ def test_a_run_with_posted_documents_cannot_be_canceled(run_now, user):
         services.cancel_bill_run(run=run, acting_user=user)
 
 
-def test_a_run_cannot_be_canceled_under_a_later_run_of_the_same_charges(run_now, user):
-    ChargeFactory()
+def test_a_cancel_under_a_later_run_of_the_same_charges_gives_the_run_back_saying_why(
+    run_now, user, logged_in
+):
+    charge = ChargeFactory()
     first = run_now(target_date=dt.date(2026, 1, 1))
-    run_now(target_date=dt.date(2026, 2, 1))
-    with pytest.raises(IllegalTransition, match="cancel the later run first"):
+    later = run_now(target_date=dt.date(2026, 2, 1))
+    reason = (
+        f"INV00000002 of {later.number} bills or credits charge {charge.number} after "
+        f"{first.number}: cancel {later.number} first."
+    )
+    with pytest.raises(IllegalTransition, match=reason):
         services.cancel_bill_run(run=first, acting_user=user)
+    first.refresh_from_db()
+    assert (first.status, first.lease_until) == ("Completed", None)  # never stuck in progress
+    last = first.events.order_by("-at", "-id").first()
+    assert (last.from_status, last.to_status, last.message) == (
+        "CancelInProgress",
+        "Completed",
+        f"Cancel stopped: {reason}",
+    )
+    # Nothing of it was canceled, and its page says why.
+    assert set(first.documents.values_list("status", flat=True)) == {"Draft"}
+    page = logged_in.get(first.get_absolute_url()).content.decode()
+    assert f"Cancel stopped: {reason}" in page
+    # Once the later run is canceled, so can this one be.
+    services.cancel_bill_run(run=later, acting_user=user)
+    assert services.cancel_bill_run(run=first, acting_user=user).status == "Canceled"
+    charge.refresh_from_db()
+    assert charge.charged_through is None
 
 
 def test_a_pending_run_can_be_canceled_and_then_never_starts(
