@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billcycle
 DEMO_ACCOUNTS ?= 2000
 
-.PHONY: demo test test-sqlite test-postgres lint format venv migrate clean
+.PHONY: demo test test-sqlite test-postgres test-faults lint format venv migrate clean
 
 venv: $(STAMP)
 
@@ -26,13 +26,18 @@ demo: migrate
 	$(PY) manage.py seed_demo --if-empty --accounts $(DEMO_ACCOUNTS)
 	@bash scripts/serve-demo
 
-test: test-sqlite test-postgres
+test: test-sqlite test-postgres test-faults
 
 test-sqlite: $(STAMP)
-	$(PY) -m pytest --ignore=tests/postgres
+	$(PY) -m pytest --ignore=tests/postgres --ignore=tests/faults
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/postgres
+
+# Real qcluster processes killed and restarted, against PostgreSQL + Redis and SQLite + the ORM
+# broker (each test states its time bound); skips with a reason where a server cannot be reached.
+test-faults: $(STAMP)
+	$(PY) -m pytest tests/faults
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -173,6 +173,10 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
         return None
     except Exception as error:
         logger.exception("Chunk %s of %s failed", chunk.sequence, chunk.bill_run.number)
+        # A connection the server dropped (it was terminated, or restarted) is replaced
+        # before the chunk is handed back (never inside a caller's transaction).
+        if not connection.in_atomic_block:
+            close_old_connections()
         _chunk_failed(chunk, error, now=now)
         return None
     finalize_bill_run(run_id=chunk.bill_run_id)

@@ -19,11 +19,13 @@ each thing once, and every task is safe to run twice anyway.
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
 import threading
 
 from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from billruns import leases
@@ -120,8 +122,14 @@ _watchdog_lock = threading.Lock()
 
 
 def start_watchdog(**signal_kwargs) -> None:
-    """Run `recover()` every third of a lease on a daemon thread of this process (once)."""
+    """Run `recover()` every third of a lease on a daemon thread of this worker process (once).
+
+    Not in django-q2's sync mode (tests, `sync=True`), which runs a task in the caller's own
+    process and sends post_spawn there too.
+    """
     global _watchdog
+    if Conf.SYNC or multiprocessing.current_process().name == "MainProcess":
+        return
     with _watchdog_lock:
         if _watchdog is not None and _watchdog.is_alive():
             return
