@@ -56,6 +56,8 @@ class Backend:
     name: str  # database name, or the SQLite file's path
     logs: Path
     processes: list = field(default_factory=list)
+    lease_seconds: int = LEASE_SECONDS
+    chunk_size: int = CHUNK_SIZE
 
     @property
     def url(self) -> str:
@@ -68,8 +70,8 @@ class Backend:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.faults.settings",
             "DATABASE_URL": self.url,
-            "BILLCYCLE_LEASE_SECONDS": str(LEASE_SECONDS),
-            "BILLCYCLE_CHUNK_SIZE": str(CHUNK_SIZE),
+            "BILLCYCLE_LEASE_SECONDS": str(self.lease_seconds),
+            "BILLCYCLE_CHUNK_SIZE": str(self.chunk_size),
             "Q_WORKERS": "2",
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "PYTHONUNBUFFERED": "1",
@@ -228,8 +230,9 @@ def wait_for(condition, *, within: float, what: str, backend: Backend) -> float:
 class Templates:
     """One migrated, seeded database per kind per session; each test gets a clone."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *, accounts: int = ACCOUNTS):
         self.workdir = workdir
+        self.accounts = accounts
         self.made: dict[str, Backend] = {}
         self.created: list[str] = []
 
@@ -247,7 +250,9 @@ class Templates:
                 self._pg(f'CREATE DATABASE "{name}"')
                 self.created.append(name)
             backend.manage("migrate", "--noinput", timeout=300)
-            backend.manage("seed_demo", "--accounts", str(ACCOUNTS), "--as-of", AS_OF, timeout=300)
+            backend.manage(
+                "seed_demo", "--accounts", str(self.accounts), "--as-of", AS_OF, timeout=1800
+            )
             if kind == "sqlite":
                 connection = sqlite3.connect(name)
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -255,7 +260,7 @@ class Templates:
             self.made[kind] = backend
         return self.made[kind]
 
-    def clone(self, kind: str, logs: Path) -> Backend:
+    def clone(self, kind: str, logs: Path, **settings) -> Backend:
         template = self.template(kind)
         logs.mkdir(parents=True, exist_ok=True)
         if kind == "postgres":
@@ -268,7 +273,7 @@ class Templates:
         else:
             name = str(logs / "db.sqlite3")
             shutil.copyfile(template.name, name)
-        return Backend(kind, name, logs)
+        return Backend(kind, name, logs, **settings)
 
     def drop_all(self) -> None:
         for name in reversed(self.created):
