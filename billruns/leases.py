@@ -93,11 +93,12 @@ class RunLease:
         self._rows = model.objects.filter(pk=pk)
         self.token: dt.datetime | None = None
 
-    def take(self, now: dt.datetime) -> bool:
-        """Hold the run if no live lease does; False when another worker is at it."""
+    def take(self, now: dt.datetime, **still) -> bool:
+        """Hold the run if no live lease does and it is `still` as given (its status); False
+        when another worker is at it or it has moved on."""
         token = until(now)
         free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        if not self._rows.filter(free).update(lease_until=token):
+        if not self._rows.filter(free, **still).update(lease_until=token):
             return False
         self.token = token
         return True

@@ -14,7 +14,14 @@ from billruns.cursors import before_from_lines
 from billruns.errors import IllegalTransition
 from billruns.leases import LeaseLost, RunLease
 from billruns.models import BillRun, CursorMove
-from billruns.services.lifecycle import Action, can, claim_then_finish, move, refuse
+from billruns.services.lifecycle import (
+    TRANSITIONS,
+    Action,
+    can,
+    claim_then_finish,
+    move,
+    refuse,
+)
 from billruns.services.post import chunk_ranges, in_range
 from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
@@ -63,10 +70,10 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
     a later run slip in after the check, the cancel stops at that chunk the same way.
     """
     now = now or timezone.now()
-    run = BillRun.objects.select_related("updated_by").get(pk=run_id)
-    lease = RunLease(BillRun, run.pk)
-    if not can(run, Action.FINISH_CANCEL) or not lease.take(now):
-        return run  # canceled already, or another worker is canceling it
+    lease = RunLease(BillRun, run_id)
+    if not lease.take(now, status__in=TRANSITIONS[Action.FINISH_CANCEL].sources):
+        return BillRun.objects.get(pk=run_id)  # canceled already, or another worker is at it
+    run = BillRun.objects.select_related("updated_by").get(pk=run_id)  # where it stopped
     actor = acting_user or run.updated_by
     ranges = chunk_ranges(run, after=run.rolled_back_through)
     try:

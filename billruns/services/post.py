@@ -9,7 +9,7 @@ from django_q.tasks import async_task
 from billruns.errors import BillRunError
 from billruns.leases import LeaseLost, RunLease
 from billruns.models import BillRun
-from billruns.services.lifecycle import Action, can, claim_then_finish, move
+from billruns.services.lifecycle import TRANSITIONS, Action, claim_then_finish, move
 from core.iterables import batched
 from invoicing.models import BillingDocument
 
@@ -45,10 +45,10 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
     the posting. If a batch fails the run returns to Completed and posting again posts the rest.
     """
     now = now or timezone.now()
+    lease = RunLease(BillRun, run_id)
+    if not lease.take(now, status__in=TRANSITIONS[Action.FINISH_POSTING].sources):
+        return BillRun.objects.get(pk=run_id)  # posted already, or another worker is at it
     run = BillRun.objects.select_related("updated_by").get(pk=run_id)
-    lease = RunLease(BillRun, run.pk)
-    if not can(run, Action.FINISH_POSTING) or not lease.take(now):
-        return run  # posted already, or another worker is posting it
     actor = acting_user or run.updated_by
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:
