@@ -7,8 +7,9 @@ schedule, the backstop. One pass:
 1. chunks whose lease lapsed (their worker died) go back to Pending and are queued again;
 2. work whose queue entries were lost (a killed cluster's prefetched Redis tasks, ORM-broker
    rows it had locked) is queued again: runs still Pending, and Processing runs with Pending
-   chunks that made no progress for a lease. Only while no worker holds a live chunk lease
-   anywhere, so that a run merely waiting its turn behind another is not queued twice;
+   chunks — at once when the queue is empty, else once they made no progress for a lease.
+   Only while no worker holds a live chunk lease anywhere, so that a run merely waiting its
+   turn behind another is not queued twice;
 3. postings and cancels whose lease lapsed are resumed;
 4. runs whose chunks are all done but that were never finalised are finalised.
 
@@ -25,6 +26,7 @@ import threading
 from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
@@ -77,6 +79,10 @@ def recover(now: dt.datetime | None = None) -> Recovered:
         status=BillRunChunk.Status.RUNNING, lease_until__gte=now
     ).exists()
     if not busy:
+        # Idle workers and an empty queue: whatever is still Pending lost its entry. Otherwise
+        # entries may still be queued (or taken by a cluster that died): wait for a lease.
+        if queue_is_empty():
+            stale = now
         waiting = BillRun.objects.filter(status=BillRun.Status.PENDING, updated_at__lt=stale)
         for run_id, touched in waiting.values_list("id", "updated_at")[:LIMIT]:
             if _touch(run_id, touched, now):
@@ -110,6 +116,16 @@ def recover(now: dt.datetime | None = None) -> Recovered:
     for run_id in finished.values_list("id", flat=True)[:LIMIT]:
         done.finalised += finalize_bill_run(run_id=run_id)
     return done
+
+
+def queue_is_empty() -> bool:
+    """Whether the broker holds no task waiting for a worker (a Redis list's length; the ORM
+    broker's rows not taken by a cluster). False when it cannot tell."""
+    try:
+        return get_broker().queue_size() == 0
+    except Exception:
+        logger.warning("Could not read the task queue's size", exc_info=True)
+        return False
 
 
 def _touch(run_id: int, touched: dt.datetime, now: dt.datetime) -> bool:

@@ -327,3 +327,23 @@ def test_a_cursor_moved_under_a_chunk_makes_it_bill_again_from_fresh_reads(run_n
         dt.date(2026, 1, 1),
         FEB1,
     ]
+
+
+@pytest.mark.parametrize("queue_empty", [True, False])
+def test_lost_chunks_are_queued_again_at_once_when_the_queue_is_empty(
+    django_capture_on_commit_callbacks, time_machine, monkeypatch, queue_empty
+):
+    """Idle workers and an empty queue: nothing can be on its way, so the Pending chunks lost
+    their entries. With something queued (maybe them) the watchdog waits a lease first."""
+    from billruns import recovery
+
+    monkeypatch.setattr(recovery, "queue_is_empty", lambda: queue_empty)
+    ChargeFactory()
+    time_machine.move_to("2026-02-01 09:00:00+00:00", tick=False)
+    with django_capture_on_commit_callbacks(execute=False):  # the chunk's task is lost
+        run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
+        services.start_bill_run(run_id=run.pk)
+    time_machine.move_to("2026-02-01 09:00:01+00:00", tick=False)
+    requeued = recovery.recover().runs_requeued
+    run.refresh_from_db()
+    assert (requeued, run.status) == ((1, "Completed") if queue_empty else (0, "Processing"))
