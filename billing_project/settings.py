@@ -88,10 +88,15 @@ WSGI_APPLICATION = "billing_project.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite in WAL mode is the embedded default; DATABASE_URL=postgres://… is the scale-out path.
+# A PostgreSQL connection is closed at the end of each request or task unless
+# DATABASE_CONN_MAX_AGE says otherwise. Keeping it is safe only where a process has a fixed set of
+# threads (gunicorn sync/gthread workers, qcluster): scripts/serve-cluster sets it for those.
+# runserver starts a thread per request, and each would keep its own connection until garbage
+# collection: 8 clients then held up to 88 connections and hit "too many clients" (benchmarks.md).
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
