@@ -1,6 +1,6 @@
 # Billcycle: `make demo` serves a seeded app with a worker; `make cluster` serves it the production
 # way (gunicorn and qclusters on PostgreSQL and Redis); `make test` runs the whole suite.
-# All create or update .venv first; demo and test need nothing else than python3.
+# All create or update .venv first; `make demo` and `make test` need only python3.
 
 PYTHON ?= python3
 VENV := .venv
