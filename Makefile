@@ -1,5 +1,6 @@
-# Billcycle: `make demo` serves a seeded app with a worker; `make test` runs the whole suite.
-# Both create or update .venv first, so a fresh machine needs only python3.
+# Billcycle: `make demo` serves a seeded app with a worker; `make cluster` serves it the production
+# way (gunicorn and qclusters on PostgreSQL and Redis); `make test` runs the whole suite.
+# All create or update .venv first; `make demo` and `make test` need only python3.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billcycle
 DEMO_ACCOUNTS ?= 2000
 
-.PHONY: demo test test-sqlite test-postgres test-faults lint format venv migrate clean
+.PHONY: demo cluster test test-sqlite test-postgres test-faults lint format venv migrate clean
 
 venv: $(STAMP)
 
@@ -25,6 +26,10 @@ migrate: $(STAMP)
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty --accounts $(DEMO_ACCOUNTS)
 	@bash scripts/serve-demo
+
+# gunicorn plus CLUSTER_QCLUSTERS qclusters; settings from the environment (docs/operations.md).
+cluster: $(STAMP)
+	@PY=$(PY) bash scripts/serve-cluster
 
 test: test-sqlite test-postgres test-faults
 

@@ -88,10 +88,15 @@ WSGI_APPLICATION = "billing_project.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite in WAL mode is the embedded default; DATABASE_URL=postgres://… is the scale-out path.
+# A PostgreSQL connection is closed at the end of each request or task unless
+# DATABASE_CONN_MAX_AGE says otherwise. Keeping it is safe only where a process has a fixed set of
+# threads (gunicorn sync/gthread workers, qcluster): scripts/serve-cluster sets it for those.
+# runserver starts a thread per request, and each would keep its own connection until garbage
+# collection: 8 clients then held up to 88 connections and hit "too many clients" (benchmarks.md).
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
@@ -164,6 +169,14 @@ FORMAT_MODULE_PATH = ["billing_project.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+if not DEBUG:
+    # runserver serves static files only with DEBUG on; in production WhiteNoise serves what
+    # `collectstatic` gathered, from the WSGI processes themselves, so no separate web server
+    # is needed (a proxy in front may cache them: hashed names are cached for a year).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -195,15 +208,21 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Security (production) ------------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
+    # DJANGO_HTTPS=0 serves plain HTTP (a trial of `make cluster` on 127.0.0.1, a closed
+    # network): no redirect to https, no HSTS, and cookies a browser sends over plain HTTP.
+    HTTPS = env_bool("DJANGO_HTTPS", True)
+    SECURE_SSL_REDIRECT = HTTPS and env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = (
+        int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000")) if HTTPS else 0
+    )
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = HTTPS
+    CSRF_COOKIE_SECURE = HTTPS
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+        # Hashed names (ManifestStaticFilesStorage) plus gzip copies that WhiteNoise serves.
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 
 LOGGING = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRET = "x7#kq!2mZ-this-is-a-long-random-production-secret-key-value-0193"
 
 PROBE = """
 import json, django
@@ -79,8 +80,51 @@ def test_the_deploy_check_is_clean_in_production(debug):
         "import sys; from django.core.management import execute_from_command_line; "
         "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
         DJANGO_DEBUG=debug,
-        DJANGO_SECRET_KEY="x7#kq!2mZ-this-is-a-long-random-production-secret-key-value-0193",
+        DJANGO_SECRET_KEY=SECRET,
         DJANGO_ALLOWED_HOSTS="billing.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+SERVING_PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "middleware": settings.MIDDLEWARE,
+    "static_storage": settings.STORAGES["staticfiles"]["BACKEND"],
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT, "hsts": settings.SECURE_HSTS_SECONDS,
+    "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+}))
+"""
+
+
+def serving_with(**env: str) -> dict:
+    result = run_python(SERVING_PROBE, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_connections_are_closed_after_each_request_unless_asked_to_stay():
+    # runserver's thread per request would otherwise keep a connection per thread.
+    postgres = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/billcycle"}
+    assert serving_with(**postgres)["conn_max_age"] == 0
+    assert serving_with(**postgres, DATABASE_CONN_MAX_AGE="600")["conn_max_age"] == 600
+
+
+def test_production_serves_collected_static_files_with_whitenoise():
+    conf = serving_with(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=SECRET)
+    security = conf["middleware"].index("django.middleware.security.SecurityMiddleware")
+    assert conf["middleware"][security + 1] == "whitenoise.middleware.WhiteNoiseMiddleware"
+    assert conf["static_storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert conf["ssl_redirect"] is True and conf["hsts"] > 0
+    assert conf["secure_cookies"] == [True, True]
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" not in serving_with()["middleware"]
+
+
+def test_plain_http_production_neither_redirects_nor_marks_cookies_secure():
+    conf = serving_with(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=SECRET, DJANGO_HTTPS="0")
+    assert conf["ssl_redirect"] is False and conf["hsts"] == 0
+    assert conf["secure_cookies"] == [False, False]
