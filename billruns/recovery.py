@@ -7,9 +7,10 @@ schedule, the backstop. One pass:
 1. chunks whose lease lapsed (their worker died) go back to Pending and are queued again;
 2. work whose queue entries were lost (a killed cluster's prefetched Redis tasks, ORM-broker
    rows it had locked) is queued again: runs still Pending, and Processing runs with Pending
-   chunks — at once when the queue is empty, else once they made no progress for a lease.
-   Only while no worker holds a live chunk lease anywhere, so that a run merely waiting its
-   turn behind another is not queued twice;
+   chunks, when the queue is empty (or, where the broker cannot say, after a lease without
+   progress), at most once a third of a lease. Only while no worker holds a live lease on a
+   chunk, a posting or a cancel, so that a run merely waiting its turn behind other work is
+   not queued twice;
 3. postings and cancels whose lease lapsed are resumed;
 4. runs whose chunks are all done but that were never finalised are finalised.
 
@@ -70,27 +71,21 @@ def recover(now: dt.datetime | None = None) -> Recovered:
     )
     for chunk_id, token in lapsed.values_list("id", "started_at")[:LIMIT]:
         if BillRunChunk.objects.filter(
-            pk=chunk_id, status=BillRunChunk.Status.RUNNING, started_at=token
+            pk=chunk_id, status=BillRunChunk.Status.RUNNING, started_at=token, lease_until__lt=now
         ).update(status=BillRunChunk.Status.PENDING):
             async_task("billruns.tasks.bill_chunk", chunk_id)
             done.chunks += 1
 
-    busy = BillRunChunk.objects.filter(
-        status=BillRunChunk.Status.RUNNING, lease_until__gte=now
-    ).exists()
-    if not busy:
-        # Idle workers and an empty queue: whatever is still Pending lost its entry. Otherwise
-        # entries may still be queued (or taken by a cluster that died): wait for a lease.
-        if queue_is_empty():
-            stale = now
-        waiting = BillRun.objects.filter(status=BillRun.Status.PENDING, updated_at__lt=stale)
+    lost_before = _lost_before(now)
+    if lost_before is not None:
+        waiting = BillRun.objects.filter(status=BillRun.Status.PENDING, updated_at__lt=lost_before)
         for run_id, touched in waiting.values_list("id", "updated_at")[:LIMIT]:
             if _touch(run_id, touched, now):
                 async_task("billruns.tasks.start_bill_run", run_id)
                 done.runs_started += 1
         stalled = BillRun.objects.filter(
             status=BillRun.Status.PROCESSING,
-            updated_at__lt=stale,
+            updated_at__lt=lost_before,
             chunks__status=BillRunChunk.Status.PENDING,
         ).distinct()
         for run_id, touched in stalled.values_list("id", "updated_at")[:LIMIT]:
@@ -118,14 +113,33 @@ def recover(now: dt.datetime | None = None) -> Recovered:
     return done
 
 
-def queue_is_empty() -> bool:
+def _lost_before(now: dt.datetime) -> dt.datetime | None:
+    """Pending work last touched before this has lost its queue entry; None: nothing can be
+    said (a worker holds a live lease on a chunk, a posting or a cancel, or tasks are queued).
+
+    Idle workers and an empty queue: what is still Pending lost its entry (a beat's grace for
+    a task being queued right now). Where the broker cannot say, a lease without progress.
+    """
+    if BillRunChunk.objects.filter(
+        status=BillRunChunk.Status.RUNNING, lease_until__gte=now
+    ).exists():
+        return None
+    if BillRun.objects.filter(lease_until__gte=now).exists():
+        return None
+    empty = queue_is_empty()
+    if empty is None:
+        return now - leases.length()
+    return now - dt.timedelta(seconds=leases.renewal_interval()) if empty else None
+
+
+def queue_is_empty() -> bool | None:
     """Whether the broker holds no task waiting for a worker (a Redis list's length; the ORM
-    broker's rows not taken by a cluster). False when it cannot tell."""
+    broker's rows not taken by a cluster); None when it cannot tell."""
     try:
         return get_broker().queue_size() == 0
     except Exception:
         logger.warning("Could not read the task queue's size", exc_info=True)
-        return False
+        return None
 
 
 def _touch(run_id: int, touched: dt.datetime, now: dt.datetime) -> bool:

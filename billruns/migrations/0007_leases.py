@@ -23,6 +23,15 @@ def watch_every_minute(apps, schema_editor):
     )
 
 
+def lapse_running_chunks(apps, schema_editor):
+    """A chunk Running before leases existed has none: give it one that has already lapsed,
+    so the watchdog takes it over (its worker, if alive, loses it to the new claim)."""
+    Chunk = apps.get_model("billruns", "BillRunChunk")
+    Chunk.objects.using(schema_editor.connection.alias).filter(
+        status="Running", lease_until__isnull=True
+    ).update(lease_until=models.F("started_at"))
+
+
 def sweep_every_five_minutes(apps, schema_editor):
     Schedule = apps.get_model("django_q", "Schedule")
     schedules = Schedule.objects.using(schema_editor.connection.alias)
@@ -89,4 +98,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['bill_run', 'account_id'], name='cursormove_run_acct_idx'),
         ),
         migrations.RunPython(watch_every_minute, sweep_every_five_minutes),
+        migrations.RunPython(lapse_running_chunks, migrations.RunPython.noop),
     ]

@@ -4,8 +4,8 @@ it, its usage returned to Pending and its renewals undone."""
 
 import datetime as dt
 
-from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Account, Charge, UsageRecord
@@ -80,6 +80,7 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
         for account_range in ranges:
             if problem := _conflict(run, account_range, _restores(run, account_range)):
                 raise IllegalTransition(problem)
+            lease.renew(timezone.now())  # a long check must not lose the run to a takeover
         for done, account_range in enumerate(ranges):
             with transaction.atomic():
                 if problem := _roll_back(run, account_range):
@@ -103,6 +104,10 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
             )
     except LeaseLost:
         pass  # it lapsed and another worker goes on
+    except (OperationalError, InterfaceError):
+        # A lost connection or a lock timeout is no reason to give up: the lease lapses and
+        # the watchdog (or asking again) goes on from the last chunk rolled back.
+        raise
     except Exception as error:
         # A cancel that cannot finish gives the run back where it came from, saying why.
         move(
@@ -124,21 +129,28 @@ def _restores(run: BillRun, account_range: Range) -> dict[int, tuple]:
     """charge → (where this run left its cursor, where it found it), for the charges of the
     account range: read off the run's charge lines, or from the CursorMove the chunk wrote
     where the lines cannot say it (billruns/cursors.py)."""
-    lines = in_range(
-        DocumentLine.objects.filter(document__bill_run=run, canceled=False, credits__isnull=True),
-        "document__account_id",
-        account_range,
-    )
+    lines = DocumentLine.objects.filter(document__in=_documents(run, account_range))
     spans = (
         lines.values("charge_id", "charge__effective_start")
-        .annotate(first=Min("service_start"), last=Max("service_end"))
+        .annotate(
+            first=Min("service_start", filter=Q(credits__isnull=True)),
+            last=Max("service_end", filter=Q(credits__isnull=True)),
+            credited_from=Min("service_start", filter=Q(credits__isnull=False)),
+            credited_to=Max("service_end", filter=Q(credits__isnull=False)),
+        )
         .order_by()
-        .values_list("charge_id", "charge__effective_start", "first", "last")
+        .values_list(
+            "charge_id", "charge__effective_start", "first", "last", "credited_from", "credited_to"
+        )
     )
-    restores = {
-        charge_id: (last, before_from_lines(first, start))
-        for charge_id, start, first, last in spans
-    }
+    restores = {}
+    for charge_id, start, first, last, credited_from, credited_to in spans:
+        if first is not None:
+            restores[charge_id] = (last, before_from_lines(first, start))
+        else:
+            # Only credits, and no CursorMove (a run billed before moves were recorded): it
+            # had moved the cursor back to the day before what it credited.
+            restores[charge_id] = (before_from_lines(credited_from, start), credited_to)
     if account_range is not None:  # moves are written by chunks, inside their ranges
         moves = CursorMove.objects.filter(bill_run=run, account_id__range=account_range)
         for charge_id, before, after in moves.values_list("charge_id", "before", "after"):
@@ -185,9 +197,11 @@ def _roll_back(run: BillRun, account_range: Range) -> str:
     """Roll back the run's work on an account range (in the caller's transaction): cursors,
     renewals, usage, lines, documents. Returns why it could not ("" when done)."""
     if account_range is not None and connection.features.has_select_for_update:
-        # A chunk of another run locks the same accounts: the two never interleave.
+        # A chunk of another run locks the same accounts, in the same (id) order: the two
+        # never interleave and never deadlock.
         list(
             Account.objects.filter(id__range=account_range)
+            .order_by("id")
             .select_for_update()
             .values_list("id", flat=True)
         )
@@ -199,12 +213,20 @@ def _roll_back(run: BillRun, account_range: Range) -> str:
             f"A cursor of {run.number}'s charges moved while it was being canceled."
         )
     changes.roll_back_renewals(run, account_range=account_range)
-    documents = in_range(BillingDocument.objects.filter(bill_run=run), "account_id", account_range)
+    documents = _documents(run, account_range)
     UsageRecord.objects.filter(line__document__in=documents).update(
         status=UsageRecord.Status.PENDING, line=None
     )
-    DocumentLine.objects.filter(document__in=documents, canceled=False).update(canceled=True)
-    documents.exclude(status=BillingDocument.Status.CANCELED).update(
-        status=BillingDocument.Status.CANCELED, updated_at=timezone.now()
-    )
+    DocumentLine.objects.filter(document__in=documents).update(canceled=True)
+    documents.update(status=BillingDocument.Status.CANCELED, updated_at=timezone.now())
     return ""
+
+
+def _documents(run: BillRun, account_range: Range):
+    """The run's documents not yet canceled (of an account range): what is left to roll back.
+    A document and its lines are canceled in one transaction, so their lines are too; the
+    (bill_run, kind, status) index finds what is left once every chunk is done."""
+    documents = BillingDocument.objects.filter(bill_run=run).exclude(
+        status=BillingDocument.Status.CANCELED
+    )
+    return in_range(documents, "account_id", account_range)

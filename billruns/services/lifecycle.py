@@ -292,4 +292,9 @@ def claim_then_finish(
     if background:
         run.refresh_from_db()
         return run
-    return finish(run_id=run.pk, acting_user=acting_user, now=now)
+    finished = finish(run_id=run.pk, acting_user=acting_user, now=now)
+    if finished.status == transition.target:  # a worker took it over first and is at it
+        raise InProgress(
+            f"{run.number} is being {transition.verb} by a worker right now; it finishes by itself."
+        )
+    return finished

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -63,6 +63,8 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
                 lease.renew(timezone.now())
     except LeaseLost:
         return BillRun.objects.get(pk=run_id)  # it lapsed and another worker goes on
+    except (OperationalError, InterfaceError):
+        raise  # a lost connection or a lock timeout: the lease lapses and the posting resumes
     except Exception as error:
         move(
             run,

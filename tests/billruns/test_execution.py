@@ -334,7 +334,7 @@ def test_lost_chunks_are_queued_again_at_once_when_the_queue_is_empty(
     django_capture_on_commit_callbacks, time_machine, monkeypatch, queue_empty
 ):
     """Idle workers and an empty queue: nothing can be on its way, so the Pending chunks lost
-    their entries. With something queued (maybe them) the watchdog waits a lease first."""
+    their entries. With something queued (maybe them) the watchdog leaves them be."""
     from billruns import recovery
 
     monkeypatch.setattr(recovery, "queue_is_empty", lambda: queue_empty)
@@ -343,7 +343,29 @@ def test_lost_chunks_are_queued_again_at_once_when_the_queue_is_empty(
     with django_capture_on_commit_callbacks(execute=False):  # the chunk's task is lost
         run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
-    time_machine.move_to("2026-02-01 09:00:01+00:00", tick=False)
+    time_machine.move_to("2026-02-01 09:00:11+00:00", tick=False)  # a beat later
     requeued = recovery.recover().runs_requeued
     run.refresh_from_db()
     assert (requeued, run.status) == ((1, "Completed") if queue_empty else (0, "Processing"))
+
+
+def test_the_watchdog_thread_starts_in_a_worker_process_only(monkeypatch):
+    """django-q2 sends post_spawn in each worker process it spawns, and, in sync mode, in the
+    caller's own process: the watchdog runs in the first only."""
+    import multiprocessing
+
+    from django_q.conf import Conf
+    from django_q.signals import post_spawn
+
+    from billruns import recovery
+
+    beats = []
+    monkeypatch.setattr(recovery, "_watch", lambda: beats.append("watching"))
+    monkeypatch.setattr(recovery, "_watchdog", None)
+    post_spawn.send(sender="django_q", proc_name="MainProcess")  # sync mode
+    assert recovery._watchdog is None
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(multiprocessing.current_process(), "name", "Process-1:1")
+    post_spawn.send(sender="django_q", proc_name="Process-1:1")
+    recovery._watchdog.join(timeout=5)
+    assert beats == ["watching"]

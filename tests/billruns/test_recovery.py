@@ -77,9 +77,14 @@ def test_a_cancel_stopped_part_way_goes_on_where_it_stopped_when_asked_again(
     run_now, user, settings, monkeypatch
 ):
     settings.BILLCYCLE_CHUNK_SIZE = 2
-    charges = [ChargeFactory() for _ in range(5)]
-    run = run_now()
+    # In the first chunk, a move only a CursorMove tells: were a resumed cancel to roll that
+    # chunk back again, the cursor would no longer stand where the run left it.
+    gap = usage_charge()
+    UsageRecordFactory(charge=gap, usage_date=dt.date(2026, 2, 10))
+    charges = [gap, *(ChargeFactory() for _ in range(4))]
+    run = run_now(invoice_date=MAR1, target_date=MAR1)
     assert run.chunks_total == 3
+    assert CursorMove.objects.filter(bill_run=run, charge=gap).exists()
     from billruns.services import cancel as cancel_service
 
     real = cancel_service._roll_back

@@ -3,4 +3,4 @@ slow a chunk or a batch down (from the environment) so a kill lands in the middl
 
 from billing_project.settings import *  # noqa: F403
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.faults.slowdown"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.faults.slowdown.SlowdownConfig"]  # noqa: F405
