@@ -54,7 +54,7 @@ def test_then_cancel_then_post_cancels_checks_the_restore_bills_again_and_posts(
     result = manage(
         "bench_bill_run",
         *("--accounts", "40", "--workers", "2", "--chunk-size", "10"),
-        *("--then", "cancel", "--then", "post"),
+        *("--then", "cancel", "--then", "post", "--analyze"),
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -62,6 +62,7 @@ def test_then_cancel_then_post_cancels_checks_the_restore_bills_again_and_posts(
     assert "Restored exactly as before BR-00000001: charged_through of " in out
     assert "Billed again as BR-00000002: the same " in out
     assert "Post BR-00000002: " in out
+    assert "ANALYZE after BR-00000002: " in out
     with sqlite3.connect(tmp_path / "bench.sqlite3") as db:
         statuses = db.execute("SELECT number, status FROM billruns_billrun ORDER BY id").fetchall()
         scratch = db.execute(

@@ -13,7 +13,9 @@ A cancel is checked: every charge's charged_through, every usage record's status
 every subscription's term end must be exactly what they were before the run (scratch copies
 taken before billing). Given more than once, each step after a cancel bills the same scope
 again from the restored data, checks that it writes as many documents and lines as the first
-run, and times the next step on that run; a post can only be the last step.
+run, and times the next step on that run; a post can only be the last step. `--analyze` gathers
+the planner's statistics before the run and after each, untimed, as autovacuum would on a server
+that runs it (docs/benchmarks.md, "Post and cancel at scale": without them a cancel crawls).
 """
 
 import multiprocessing
@@ -81,6 +83,12 @@ class Command(BaseCommand):
             help="Then time canceling or posting the run (repeatable, e.g. --then cancel "
             "--then post: cancel, bill again, post).",
         )
+        parser.add_argument(
+            "--analyze",
+            action="store_true",
+            help="ANALYZE the database before the run and after each run, untimed, as "
+            "autovacuum would: for a PostgreSQL server with autovacuum off.",
+        )
 
     def handle(self, *args, **options):
         if min(options["accounts"], options["workers"], options["chunk_size"]) < 1:
@@ -102,6 +110,8 @@ class Command(BaseCommand):
             seed_demo_accounts(count=options["accounts"], seed=options["seed"], as_of=as_of)
             self.stdout.write(f"Seeded in {time.monotonic() - started:.1f} s")
 
+        self.analyze = options["analyze"]
+        self._analyze("before the run")
         snapshot = _Snapshot() if "cancel" in then else None
         try:
             if snapshot is not None:
@@ -150,7 +160,17 @@ class Command(BaseCommand):
         run.refresh_from_db()
         if run.status != BillRun.Status.COMPLETED:
             raise CommandError(f"{run.number} ended {run.status}: {run.error_message}")
+        self._analyze(f"after {run.number}")
         return run, wall, len(queries.captured_queries), first, rss
+
+    def _analyze(self, when: str) -> None:
+        """Gather the planner's statistics (with --analyze), outside every timing."""
+        if not self.analyze:
+            return
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.stdout.write(f"ANALYZE {when}: {time.monotonic() - started:.1f} s")
 
     def _first_run(self, as_of, workers: int, chunk_size: int) -> tuple[BillRun, tuple[int, int]]:
         """The measured run, its floor and every figure of it; returns it and its (documents,
