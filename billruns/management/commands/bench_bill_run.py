@@ -7,6 +7,15 @@ counter, then the rest with W worker processes that claim chunks exactly as qclu
 Finally it writes the very rows the run wrote (documents and lines) into scratch tables with
 the fastest raw method of the database, executemany on SQLite or COPY on PostgreSQL, and prints
 the ratio of the run's wall time to that floor. Use a database of its own: it bills everything.
+
+`--then cancel` and `--then post` go on to cancel or post the run through the services, timed.
+A cancel is checked: every charge's charged_through, every usage record's status and line and
+every subscription's term end must be exactly what they were before the run (scratch copies
+taken before billing). Given more than once, each step after a cancel bills the same scope
+again from the restored data, checks that it writes as many documents and lines as the first
+run, and times the next step on that run; a post can only be the last step. `--analyze` gathers
+the planner's statistics before the run and after each, untimed, as autovacuum would on a server
+that runs it (docs/benchmarks.md, "Post and cancel at scale": without them a cancel crawls).
 """
 
 import multiprocessing
@@ -19,6 +28,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from accounts.demo import seed_demo_accounts
+from accounts.models import Charge, Subscription, UsageRecord
 from billruns import execution, services
 from billruns.execution import DOCUMENT_COLUMNS, LINE_COLUMNS
 from billruns.management.commands._common import parse_date
@@ -26,6 +36,13 @@ from billruns.models import BillRun
 from billruns.terms import RunTerms
 from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
+
+# What a cancel must put back exactly: (model, fields), copied before the run, compared after.
+RESTORED = (
+    (Charge, ("charged_through",)),
+    (UsageRecord, ("status", "line")),
+    (Subscription, ("term_end",)),
+)
 
 
 def _peak_rss_mb() -> float:
@@ -58,10 +75,27 @@ class Command(BaseCommand):
             default=settings.BILLCYCLE_CHUNK_SIZE,
             help="Accounts per chunk.",
         )
+        parser.add_argument(
+            "--then",
+            action="append",
+            choices=("cancel", "post"),
+            default=[],
+            help="Then time canceling or posting the run (repeatable, e.g. --then cancel "
+            "--then post: cancel, bill again, post).",
+        )
+        parser.add_argument(
+            "--analyze",
+            action="store_true",
+            help="ANALYZE the database before the run and after each run, untimed, as "
+            "autovacuum would: for a PostgreSQL server with autovacuum off.",
+        )
 
     def handle(self, *args, **options):
         if min(options["accounts"], options["workers"], options["chunk_size"]) < 1:
             raise CommandError("--accounts, --workers and --chunk-size must be at least 1.")
+        then = options["then"]
+        if "post" in then[:-1]:
+            raise CommandError("--then post must be the last step: a posted run stays posted.")
         as_of = parse_date(options["as_of"], "--as-of")
         # Measure production behaviour: with DEBUG on, Django formats and keeps the SQL of
         # the last 9,000 statements, and a chunk's bulk statements are tens of kilobytes each.
@@ -76,33 +110,73 @@ class Command(BaseCommand):
             seed_demo_accounts(count=options["accounts"], seed=options["seed"], as_of=as_of)
             self.stdout.write(f"Seeded in {time.monotonic() - started:.1f} s")
 
+        self.analyze = options["analyze"]
+        self._analyze("before the run")
+        snapshot = _Snapshot() if "cancel" in then else None
+        try:
+            if snapshot is not None:
+                started = time.monotonic()
+                snapshot.take()
+                self.stdout.write(
+                    f"Before the run: {snapshot.describe()} copied in "
+                    f"{time.monotonic() - started:.1f} s"
+                )
+            run, counts = self._first_run(as_of, options["workers"], options["chunk_size"])
+            for step, action in enumerate(then):
+                if step:  # the run before was canceled
+                    run = self._bill_again(as_of, options["workers"], options["chunk_size"], counts)
+                if action == "cancel":
+                    self._cancel(run, counts, snapshot)
+                else:
+                    self._post(run, counts)
+        finally:
+            if snapshot is not None:
+                snapshot.drop()
+
+    def _bill(self, as_of, workers: int, chunk_size: int):
+        """Plan a run over every account and bill it: the first chunk here under a query
+        counter, the rest with `workers` processes. Returns (run, wall seconds, queries of the
+        first chunk, its ChunkResult, peak RSS in MB of this process and each worker)."""
         run = services.create_bill_run(
             terms=RunTerms(invoice_date=as_of, target_date=as_of, name="bench_bill_run"),
             acting_user=None,
             enqueue=False,
         )
         wall = time.monotonic()
-        services.start_bill_run(run_id=run.pk, enqueue=False, chunk_size=options["chunk_size"])
+        services.start_bill_run(run_id=run.pk, enqueue=False, chunk_size=chunk_size)
         chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))
         with CaptureQueriesContext(connection) as queries:
             first = execution.bill_chunk(chunk_id=chunk_ids[0])
-        per_chunk = len(queries.captured_queries)
         rest = chunk_ids[1:]
         rss = [_peak_rss_mb()]
         if rest:
             connections.close_all()
             context = multiprocessing.get_context("fork")
-            with context.Pool(options["workers"]) as pool:
+            with context.Pool(workers) as pool:
                 # Every worker walks every chunk; the conditional claim hands each to one.
-                results = pool.map(_worker, [rest] * options["workers"])
+                results = pool.map(_worker, [rest] * workers)
             rss += [peak for _, peak in results]
         wall = time.monotonic() - wall
         run.refresh_from_db()
         if run.status != BillRun.Status.COMPLETED:
             raise CommandError(f"{run.number} ended {run.status}: {run.error_message}")
+        self._analyze(f"after {run.number}")
+        return run, wall, len(queries.captured_queries), first, rss
 
-        documents = BillingDocument.objects.filter(bill_run=run).count()
-        lines = DocumentLine.objects.filter(document__bill_run=run).count()
+    def _analyze(self, when: str) -> None:
+        """Gather the planner's statistics (with --analyze), outside every timing."""
+        if not self.analyze:
+            return
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.stdout.write(f"ANALYZE {when}: {time.monotonic() - started:.1f} s")
+
+    def _first_run(self, as_of, workers: int, chunk_size: int) -> tuple[BillRun, tuple[int, int]]:
+        """The measured run, its floor and every figure of it; returns it and its (documents,
+        lines)."""
+        run, wall, per_chunk, first, rss = self._bill(as_of, workers, chunk_size)
+        documents, lines = _counts(run)
         floor = self._floor(run)
         accounts = run.number_of_accounts
         self.stdout.write(
@@ -123,10 +197,62 @@ class Command(BaseCommand):
             + ", ".join(f"{value:.0f}" for value in rss)
             + " (the first is the parent, which also billed chunk 0)"
         )
-        method = "COPY" if vendor == "postgresql" else "executemany"
+        method = "COPY" if connection.vendor == "postgresql" else "executemany"
         self.stdout.write(
             f"Raw-SQL floor ({method}, same {documents:,} documents and {lines:,} lines, "
             f"one process): {floor:.2f} s; the run takes {wall / floor:.1f}x the floor"
+        )
+        return run, (documents, lines)
+
+    def _bill_again(self, as_of, workers: int, chunk_size: int, counts) -> BillRun:
+        """Bill the same scope again after a cancel: it must write what the first run wrote."""
+        run, wall, _, _, _ = self._bill(as_of, workers, chunk_size)
+        documents, lines = _counts(run)
+        if (documents, lines) != counts:
+            raise CommandError(
+                f"{run.number}, billed again after the cancel, wrote {documents:,} documents "
+                f"and {lines:,} lines, not {counts[0]:,} and {counts[1]:,}."
+            )
+        self.stdout.write(
+            f"Billed again as {run.number}: the same {documents:,} documents and {lines:,} "
+            f"lines; {wall:.2f} s wall, {lines / wall:,.0f} lines/s"
+        )
+        return run
+
+    def _cancel(self, run: BillRun, counts, snapshot: "_Snapshot") -> None:
+        wall = time.monotonic()
+        run = services.cancel_bill_run(run=run, acting_user=None)
+        wall = time.monotonic() - wall
+        if run.status != BillRun.Status.CANCELED:
+            raise CommandError(f"{run.number} ended {run.status} instead of Canceled.")
+        self._report("Cancel", run, counts, wall)
+        started = time.monotonic()
+        if differences := snapshot.differences():
+            raise CommandError(f"After canceling {run.number}: {'; '.join(differences)}.")
+        self.stdout.write(
+            f"Restored exactly as before {run.number}: {snapshot.describe()} "
+            f"(compared in {time.monotonic() - started:.1f} s)"
+        )
+
+    def _post(self, run: BillRun, counts) -> None:
+        wall = time.monotonic()
+        run = services.post_bill_run(run=run, acting_user=None)
+        wall = time.monotonic() - wall
+        if run.status != BillRun.Status.POSTED:
+            raise CommandError(f"{run.number} ended {run.status} instead of Posted.")
+        posted = BillingDocument.objects.filter(
+            bill_run=run, status=BillingDocument.Status.POSTED
+        ).count()
+        if posted != counts[0]:
+            raise CommandError(f"{run.number}: {posted:,} of {counts[0]:,} documents posted.")
+        self._report("Post", run, counts, wall)
+
+    def _report(self, action: str, run: BillRun, counts, wall: float) -> None:
+        documents, lines = counts
+        self.stdout.write(
+            f"{action} {run.number}: {wall:.2f} s wall; {documents / wall:,.0f} documents/s, "
+            f"{lines / wall:,.0f} lines/s ({run.chunks_total} chunks; peak RSS of this process "
+            f"so far {_peak_rss_mb():.0f} MB)"
         )
 
     def _floor(self, run: BillRun) -> float:
@@ -181,3 +307,65 @@ class Command(BaseCommand):
         started = time.monotonic()
         BulkWriter().insert_into(table, columns, batch)
         return time.monotonic() - started
+
+
+def _counts(run: BillRun) -> tuple[int, int]:
+    """The run's documents and lines."""
+    return (
+        BillingDocument.objects.filter(bill_run=run).count(),
+        DocumentLine.objects.filter(document__bill_run=run).count(),
+    )
+
+
+class _Snapshot:
+    """The RESTORED columns of every row, copied into scratch tables before the run and compared
+    with EXCEPT after its cancel (nulls compare equal). Plain tables, not temporary ones: the
+    parent's connection is closed before the workers fork, and a temporary table goes with it."""
+
+    def take(self) -> None:
+        with connection.cursor() as cursor:
+            for model, fields in RESTORED:
+                table, copy, columns = self._names(model, fields)
+                cursor.execute(f"DROP TABLE IF EXISTS {copy}")
+                cursor.execute(f"CREATE TABLE {copy} AS SELECT {columns} FROM {table}")
+
+    def differences(self) -> list[str]:
+        """One sentence per model whose rows differ from the copy (changed, added or gone)."""
+        found = []
+        with connection.cursor() as cursor:
+            for model, fields in RESTORED:
+                table, copy, columns = self._names(model, fields)
+                cursor.execute(
+                    "SELECT COUNT(*), MIN(id) FROM ("
+                    f" SELECT id FROM (SELECT {columns} FROM {table}"
+                    f"  EXCEPT SELECT {columns} FROM {copy}) AS now_"
+                    f" UNION SELECT id FROM (SELECT {columns} FROM {copy}"
+                    f"  EXCEPT SELECT {columns} FROM {table}) AS before_"
+                    ") AS differing"
+                )
+                count, first = cursor.fetchone()
+                if count:
+                    found.append(
+                        f"{model._meta.verbose_name_plural}: {count:,} differ in "
+                        f"{' and '.join(fields)} from before the run (the first: id {first})"
+                    )
+        return found
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{' and '.join(fields)} of {model.objects.count():,} {model._meta.verbose_name_plural}"
+            for model, fields in RESTORED
+        )
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            for model, fields in RESTORED:
+                cursor.execute(f"DROP TABLE IF EXISTS {self._names(model, fields)[1]}")
+
+    @staticmethod
+    def _names(model, fields) -> tuple[str, str, str]:
+        """The model's table, its copy's, and the id and `fields` columns, quoted."""
+        quote = connection.ops.quote_name
+        table = model._meta.db_table
+        columns = ["id"] + [model._meta.get_field(name).column for name in fields]
+        return quote(table), quote(f"bench_before_{table}"), ", ".join(map(quote, columns))
