@@ -130,6 +130,7 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
     total = run.chunks_total
     if run.status == BillRun.Status.POST_IN_PROGRESS:
         counts = selectors.document_counts(run)
+        counts.pop(BillingDocument.Status.CANCELED, None)  # a stopped cancel's: never posted
         done, total = counts.get(BillingDocument.Status.POSTED, 0), sum(counts.values())
     elif run.status == BillRun.Status.CANCEL_IN_PROGRESS:
         done = selectors.chunks_rolled_back(run)
