@@ -23,7 +23,7 @@ from billruns.services.lifecycle import (
     refuse,
 )
 from billruns.services.post import chunk_ranges, in_range
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, refresh_statistics
 from invoicing.models import BillingDocument, DocumentLine
 
 Range = tuple[int, int] | None  # a chunk's account ids; None: the rest of the run
@@ -75,6 +75,7 @@ def finish_cancel(*, run_id: int, acting_user=None, now: dt.datetime | None = No
         return BillRun.objects.get(pk=run_id)  # canceled already, or another worker is at it
     run = BillRun.objects.select_related("updated_by").get(pk=run_id)  # where it stopped
     actor = acting_user or run.updated_by
+    refresh_statistics(BillingDocument, DocumentLine, UsageRecord, Charge, CursorMove)
     ranges = chunk_ranges(run, after=run.rolled_back_through)
     try:
         for account_range in ranges:

@@ -10,6 +10,7 @@ from billruns.errors import BillRunError
 from billruns.leases import LeaseLost, RunLease
 from billruns.models import BillRun
 from billruns.services.lifecycle import TRANSITIONS, Action, claim_then_finish, move
+from core.bulk import refresh_statistics
 from core.iterables import batched
 from invoicing.models import BillingDocument
 
@@ -50,6 +51,7 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
         return BillRun.objects.get(pk=run_id)  # posted already, or another worker is at it
     run = BillRun.objects.select_related("updated_by").get(pk=run_id)
     actor = acting_user or run.updated_by
+    refresh_statistics(BillingDocument)
     drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
     try:
         for batch in batched(chunk_ranges(run), POST_BATCH_CHUNKS):
