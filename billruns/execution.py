@@ -92,6 +92,7 @@ class ChunkResult:
     lines: int = 0
     late_usage: int = 0
     amounts: dict = field(default_factory=dict)  # currency → {"invoice": D, "credit_memo": D}
+    split: "Split" = field(default_factory=lambda: Split())  # where the chunk's time went
 
     def add_document(self, kind: str, currency: str, amount: Decimal) -> None:
         totals = self.amounts.setdefault(currency, no_amounts())
@@ -114,6 +115,22 @@ class ChunkResult:
             "number_of_late_usage": self.late_usage,
             "amounts_by_currency": amounts_json(self.amounts),
         }
+
+
+class Split:
+    """Seconds a chunk spent in each phase, lap by lap (printed by bench_bill_run)."""
+
+    PHASES = ("read", "rate", "build", "write", "commit")
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(self.PHASES, 0.0)
+        self._at = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """The time since the last lap was spent in `phase`."""
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._at
+        self._at = now
 
 
 def claim_chunk(chunk_id: int, *, now: dt.datetime) -> bool:
@@ -244,6 +261,7 @@ def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) ->
 def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> ChunkResult:
     run = chunk.bill_run
     result = ChunkResult()
+    split = result.split
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # A chunk is all or nothing, so a commit lost in a server crash only means the
@@ -256,6 +274,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
         ids = [account["id"] for account in accounts]
         charges, renewals, accounts_of = _read_charges(run, ids)
         usage = _read_usage(run, ids)
+        split.lap("read")
         ratings: list[AccountRating] = []
         failures: list[BillRunFailure] = []
         for account in accounts:
@@ -285,6 +304,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
                         message=error.message,
                     )
                 )
+        split.lap("rate")
         terms = {account["id"]: account for account in accounts}
         read = {
             charge.id: charge for account_charges in charges.values() for charge in account_charges
@@ -317,6 +337,8 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
         )
         if not counted:
             raise RunStopped  # terminated meanwhile: this chunk's work is undone
+        split.lap("write")
+    split.lap("commit")
     return result
 
 
@@ -413,13 +435,12 @@ def _write_documents(
     """Documents, lines, usage, cursors and the cursor moves the lines cannot tell (for an
     exact cancel): three inserts and two updates, whatever the size."""
     writer = BulkWriter()
+    split = result.split
     rated = [rating for rating in ratings if rating.document is not None]
     line_count = sum(len(rating.document.lines) for rating in rated)
     document_ids = writer.reserve_ids(BillingDocument, len(rated))
     line_ids = iter(writer.reserve_ids(DocumentLine, line_count))
-    # Numbers last, just before the insert: the sequence row stays locked until commit, so the
-    # less work after it, the less other workers wait.
-    numbers = BillingDocument.reserve_numbers(r.document.kind for r in rated)
+    split.lap("write")
     now = timezone.now()
     documents, lines, usage = [], [], []
     spans: dict[int, tuple[dt.date, dt.date]] = {}  # charge → its charge lines' first/last day
@@ -427,12 +448,12 @@ def _write_documents(
         draft = rating.document
         result.add_document(draft.kind, draft.currency, draft.amount)
         term_days = terms[rating.account_id]["payment_term_days"]
-        documents.append((
-            document_id, draft.kind, next(numbers[draft.kind]), rating.account_id, run.pk,
+        documents.append([
+            document_id, draft.kind, None, rating.account_id, run.pk,
             draft.currency, run.invoice_date, run.target_date,
             run.invoice_date + dt.timedelta(days=term_days), draft.amount,
             BillingDocument.Status.DRAFT, now, now,
-        ))  # fmt: skip
+        ])  # fmt: skip
         for line in draft.lines:
             line_id = next(line_ids)
             lines.append((
@@ -449,29 +470,34 @@ def _write_documents(
                     min(first, line.service_start),
                     max(last, line.service_end),
                 )
-    writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
-    writer.insert(DocumentLine, LINE_COLUMNS, lines)
-    writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
     moves = [
         (charge_id, read[charge_id].charged_through, through)
         for rating in ratings
         for charge_id, through in rating.charged_through.items()
     ]
+    cursor_moves = [
+        (run.pk, rating.account_id, charge_id, before, after)
+        for rating in ratings
+        for charge_id, after in rating.charged_through.items()
+        if needs_record(
+            (before := read[charge_id].charged_through, after),
+            spans.get(charge_id),
+            read[charge_id].effective_start,
+        )
+    ]
+    split.lap("build")
+    # Numbers last, just before the insert: the sequence row stays locked until commit, so the
+    # less work after it, the less other workers wait.
+    numbers = BillingDocument.reserve_numbers(row[1] for row in documents)
+    for row in documents:
+        row[2] = next(numbers[row[1]])
+    writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
+    writer.insert(DocumentLine, LINE_COLUMNS, lines)
+    writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
     if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
         # Another transaction (a cancel) moved a cursor since this chunk read it.
         raise CursorMoved("A charge's charged_through changed while the chunk was billed.")
     writer.insert(
-        CursorMove,
-        ("bill_run_id", "account_id", "charge_id", "before", "after"),
-        [
-            (run.pk, rating.account_id, charge_id, before, after)
-            for rating in ratings
-            for charge_id, after in rating.charged_through.items()
-            if needs_record(
-                (before := read[charge_id].charged_through, after),
-                spans.get(charge_id),
-                read[charge_id].effective_start,
-            )
-        ],
+        CursorMove, ("bill_run_id", "account_id", "charge_id", "before", "after"), cursor_moves
     )
     result.lines = len(lines)

@@ -29,12 +29,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.demo import seed_demo_accounts
 from accounts.models import Charge, Subscription, UsageRecord
-from billruns import execution, services
-from billruns.execution import DOCUMENT_COLUMNS, LINE_COLUMNS
+from billruns import execution, floor, services
 from billruns.management.commands._common import parse_date
 from billruns.models import BillRun
 from billruns.terms import RunTerms
-from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
 
 # What a cancel must put back exactly: (model, fields), copied before the run, compared after.
@@ -49,15 +47,23 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _worker(chunk_ids: list[int]) -> tuple[int, float]:
-    """Bill every chunk this process can claim; return (chunks billed, peak RSS in MB)."""
+def _worker(chunk_ids: list[int]) -> tuple[int, float, dict[str, float]]:
+    """Bill every chunk this process can claim; return (chunks billed, peak RSS in MB, seconds
+    spent in each phase of a chunk, summed)."""
     connections.close_all()  # never share the parent's connection across fork
     billed = 0
+    split = dict.fromkeys(execution.Split.PHASES, 0.0)
     for chunk_id in chunk_ids:
-        if execution.bill_chunk(chunk_id=chunk_id) is not None:
+        if (result := execution.bill_chunk(chunk_id=chunk_id)) is not None:
             billed += 1
+            _add_split(split, result.split.seconds)
     connections.close_all()
-    return billed, _peak_rss_mb()
+    return billed, _peak_rss_mb(), split
+
+
+def _add_split(total: dict[str, float], seconds: dict[str, float]) -> None:
+    for phase, value in seconds.items():
+        total[phase] += value
 
 
 class Command(BaseCommand):
@@ -149,13 +155,16 @@ class Command(BaseCommand):
             first = execution.bill_chunk(chunk_id=chunk_ids[0])
         rest = chunk_ids[1:]
         rss = [_peak_rss_mb()]
+        self.split = dict(first.split.seconds)
         if rest:
             connections.close_all()
             context = multiprocessing.get_context("fork")
             with context.Pool(workers) as pool:
                 # Every worker walks every chunk; the conditional claim hands each to one.
                 results = pool.map(_worker, [rest] * workers)
-            rss += [peak for _, peak in results]
+            rss += [peak for _, peak, _ in results]
+            for _, _, split in results:
+                _add_split(self.split, split)
         wall = time.monotonic() - wall
         run.refresh_from_db()
         if run.status != BillRun.Status.COMPLETED:
@@ -192,6 +201,15 @@ class Command(BaseCommand):
             f"({first.accounts if first else 0} accounts, {first.lines if first else 0} lines; "
             "3 reads, the rest bulk writes)"
         )
+        total = sum(self.split.values())
+        chunks = run.chunks_total
+        self.stdout.write(
+            f"Chunk split (all {chunks} chunks, summed over the workers; per chunk): "
+            + ", ".join(
+                f"{phase} {seconds:.2f} s ({seconds / total:.0%}; {seconds / chunks * 1000:.0f} ms)"
+                for phase, seconds in self.split.items()
+            )
+        )
         self.stdout.write(
             "Peak RSS per process (MB): "
             + ", ".join(f"{value:.0f}" for value in rss)
@@ -199,8 +217,9 @@ class Command(BaseCommand):
         )
         method = "COPY" if connection.vendor == "postgresql" else "executemany"
         self.stdout.write(
-            f"Raw-SQL floor ({method}, same {documents:,} documents and {lines:,} lines, "
-            f"one process): {floor:.2f} s; the run takes {wall / floor:.1f}x the floor"
+            f"Floor ({method} of the same {documents:,} documents and {lines:,} lines into "
+            "tables with the same indexes, one transaction per 1,000 documents, rows read "
+            f"before the clock): {floor:.2f} s; the run takes {wall / floor:.1f}x the floor"
         )
         return run, (documents, lines)
 
@@ -256,57 +275,10 @@ class Command(BaseCommand):
         )
 
     def _floor(self, run: BillRun) -> float:
-        """Write the run's own rows again with the database's fastest raw insert; seconds.
-
-        Rows are streamed in batches of 1,000 and only the writes are timed, so memory stays
-        flat however big the run.
-        """
-        sources = (
-            (
-                "bench_floor_document",
-                BillingDocument,
-                DOCUMENT_COLUMNS,
-                BillingDocument.objects.filter(bill_run=run),
-            ),
-            (
-                "bench_floor_line",
-                DocumentLine,
-                LINE_COLUMNS,
-                DocumentLine.objects.filter(document__bill_run=run),
-            ),
-        )
-        with connection.cursor() as cursor:
-            for table, model, _, _ in sources:
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                if connection.vendor == "postgresql":
-                    # Same columns, defaults and indexes; no foreign keys.
-                    cursor.execute(
-                        f"CREATE TABLE {table} (LIKE {model._meta.db_table} INCLUDING ALL)"
-                    )
-                else:
-                    cursor.execute(
-                        f"CREATE TABLE {table} AS SELECT * FROM {model._meta.db_table} WHERE 0"
-                    )
-        seconds = 0.0
-        for table, _, columns, rows in sources:
-            batch = []
-            for row in rows.order_by("id").values_list(*columns).iterator(chunk_size=10_000):
-                batch.append(row)
-                if len(batch) == 1_000:
-                    seconds += self._write_floor(table, columns, batch)
-                    batch = []
-            if batch:
-                seconds += self._write_floor(table, columns, batch)
-        with connection.cursor() as cursor:
-            for table, _, _, _ in sources:
-                cursor.execute(f"DROP TABLE {table}")
+        """The honest floor (billruns/floor.py): the run's rows written raw; seconds."""
+        connections.close_all()  # the floor's writes go through a fresh connection
+        seconds, _, _ = floor.measure(run)
         return seconds
-
-    def _write_floor(self, table: str, columns, batch) -> float:
-        """The project's one bulk writer: executemany on SQLite, COPY on PostgreSQL."""
-        started = time.monotonic()
-        BulkWriter().insert_into(table, columns, batch)
-        return time.monotonic() - started
 
 
 def _counts(run: BillRun) -> tuple[int, int]:
