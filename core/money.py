@@ -1,6 +1,6 @@
 """Currency minor units and the project's one rounding rule."""
 
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from functools import cache
 
@@ -24,13 +24,20 @@ def minor_unit_exponent(currency: str) -> Decimal:
     return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
+# Sums and products of Decimals in this context are exact, whatever their size (its precision
+# is unlimited), and its quantize rounds half-up: money arithmetic without Fraction's cost.
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, rounding=ROUND_HALF_UP)
+
+
 def round_amount(value: Decimal, currency: str) -> Decimal:
-    """Half-up to the currency's minor unit: the one rounding rule of the project."""
-    return round_fraction(Fraction(value), currency)
+    """Half-up (away from zero on a tie) to the currency's minor unit: the one rounding rule
+    of the project, for an exact Decimal. Never a negative zero."""
+    rounded = EXACT.quantize(value, minor_unit_exponent(currency))
+    return rounded if rounded else rounded.copy_abs()
 
 
 def round_fraction(value: Fraction, currency: str) -> Decimal:
-    """Round an exact amount half-up (away from zero on a tie) to the currency's minor unit."""
+    """`round_amount` for an exact fraction (a prorated amount: days of a period)."""
     places = -minor_unit_exponent(currency).as_tuple().exponent
     scale = 10**places
     units, remainder = divmod(abs(value.numerator) * scale, value.denominator)

@@ -6,8 +6,10 @@ contiguous by construction: each starts right after the previous tier's `up_to`;
 is open (`up_to` null).
 """
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 
 class InvalidTiers(ValueError):
@@ -70,3 +72,14 @@ def parse_tiers(raw: object) -> tuple[Tier, ...]:
             previous = up_to
         tiers.append(Tier(up_to=up_to, unit_price=unit_price, flat_price=flat_price))
     return tuple(tiers)
+
+
+@lru_cache(maxsize=4096)
+def parse_stored_tiers(text: str) -> tuple[Tier, ...]:
+    """`parse_tiers` of tiers as stored (JSON text), remembered: a run rates the same few
+    price plans for thousands of charges. Invalid tiers raise every time (nothing is kept)."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise InvalidTiers("Tiers are not valid JSON.") from None
+    return parse_tiers(raw)

@@ -38,8 +38,12 @@ class BillingDocument(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # Gapless per kind, from reserve_numbers() in the transaction that writes the document.
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # Every index here costs every document a bill run writes (issue 14): each one is named
+    # with the query that needs it. No index of its own for `account` and `bill_run`: their
+    # lookups (an account's documents, a run's documents, the PROTECT checks) use the
+    # composite indexes in Meta that start with them.
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.PROTECT, related_name="documents"
+        "accounts.Account", on_delete=models.PROTECT, related_name="documents", db_index=False
     )
     bill_run = models.ForeignKey(
         "billruns.BillRun",
@@ -47,6 +51,7 @@ class BillingDocument(models.Model):
         null=True,
         blank=True,
         related_name="documents",
+        db_index=False,
     )
     currency = models.CharField(max_length=3)
     document_date = models.DateField(help_text="The invoice date.")
@@ -56,12 +61,15 @@ class BillingDocument(models.Model):
     amount = models.DecimalField(**AMOUNT, default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     posted_at = models.DateTimeField(null=True, blank=True)
+    # No index: nothing looks documents up by who posted them; deleting a user (rare, in the
+    # admin) scans the documents once to clear it.
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -96,8 +104,13 @@ class BillingDocument(models.Model):
             ),
         ]
         indexes = [
+            # A run's documents: its Invoices and Credit memos tabs (kind), posting and
+            # canceling (status), the run's exports and emails.
             models.Index(fields=["bill_run", "kind", "status"], name="doc_run_kind_status_idx"),
+            # An account's documents, newest first: the account page, the documents list
+            # filtered by account (accounts.selectors, invoicing.filters).
             models.Index(fields=["account", "document_date"], name="doc_account_date_idx"),
+            # The documents list filtered by status, newest first (invoicing.filters).
             models.Index(fields=["status", "document_date"], name="doc_status_date_idx"),
             # The Documents list's default order (newest document date first): without it a
             # million documents are sorted for every unfiltered page.
@@ -169,12 +182,27 @@ class CreditMemo(BillingDocument):
 
 
 class DocumentLine(models.Model):
+    # The indexes of the hottest table (every one costs every line a run writes): `document`
+    # for a document's lines (its page, PDF, export, cancel); `charge` for the lines a credit
+    # back reads (billruns.changes.with_billed_lines) and a stopped cancel's message; `credits`
+    # for the credit lines of those lines (same); the two unique constraints below guard
+    # against billing twice. None for `subscription`: nothing looks lines up by it; deleting
+    # a subscription (refused by PROTECT once billed) scans the lines once to find that out.
+    # What each costs: docs/benchmarks.md, "Honestly fast (issue 14)".
     document = models.ForeignKey(BillingDocument, on_delete=models.CASCADE, related_name="lines")
     charge = models.ForeignKey(
         "accounts.Charge", on_delete=models.PROTECT, related_name="document_lines"
     )
     subscription = models.ForeignKey(
-        "accounts.Subscription", on_delete=models.PROTECT, related_name="document_lines"
+        "accounts.Subscription",
+        on_delete=models.PROTECT,
+        related_name="document_lines",
+        db_index=False,
+        # No database constraint either: the line's subscription is its charge's (the writer
+        # copies it), and the charge's own constraints guard both. Checking it cost PostgreSQL
+        # a row lock on a subscription for every line written: 336 ms of a 20,405-line chunk's
+        # commit (786 ms → 450 ms), measured.
+        db_constraint=False,
     )
     charge_type = models.CharField(max_length=10, choices=Charge.ChargeType.choices)
     description = models.CharField(max_length=255)

@@ -369,3 +369,14 @@ def test_the_watchdog_thread_starts_in_a_worker_process_only(monkeypatch):
     post_spawn.send(sender="django_q", proc_name="Process-1:1")
     recovery._watchdog.join(timeout=5)
     assert beats == ["watching"]
+
+
+def test_the_chunk_reads_charges_in_the_engine_s_field_order():
+    """_read_charges builds ChargeInput positionally from CHARGE_FIELDS (account_id aside)."""
+    import dataclasses
+
+    from billruns.execution import CHARGE_FIELDS
+    from invoicing.rating.engine import ChargeInput
+
+    read = [name.removesuffix("_text") for name in CHARGE_FIELDS if name != "account_id"]
+    assert [field.name for field in dataclasses.fields(ChargeInput)][: len(read)] == read

@@ -91,7 +91,7 @@ def signed_lines(result):
         return []
     sign = -1 if result.document.kind == DocumentKind.CREDIT_MEMO else 1
     return [
-        replace(line, amount=sign * line.amount, unit_price=sign * line.unit_price)
+        line._replace(amount=sign * line.amount, unit_price=sign * line.unit_price)
         for line in result.document.lines
     ]
 

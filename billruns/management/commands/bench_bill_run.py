@@ -18,7 +18,10 @@ the planner's statistics before the run and after each, untimed, as autovacuum w
 that runs it (docs/benchmarks.md, "Post and cancel at scale": without them a cancel crawls).
 """
 
+import cProfile
 import multiprocessing
+import os
+import pstats
 import resource
 import time
 
@@ -90,6 +93,14 @@ class Command(BaseCommand):
             "--then post: cancel, bill again, post).",
         )
         parser.add_argument(
+            "--profile",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Profile the first chunk (billed in this process) and print its N costliest "
+            "functions by own time (the run's wall time then includes the profiler's cost).",
+        )
+        parser.add_argument(
             "--analyze",
             action="store_true",
             help="ANALYZE the database before the run and after each run, untimed, as "
@@ -117,6 +128,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Seeded in {time.monotonic() - started:.1f} s")
 
         self.analyze = options["analyze"]
+        self.profile = options["profile"]
+        self.profile_order = os.environ.get("PROFILE_ORDER", "tottime")
         self._analyze("before the run")
         snapshot = _Snapshot() if "cancel" in then else None
         try:
@@ -151,8 +164,17 @@ class Command(BaseCommand):
         wall = time.monotonic()
         services.start_bill_run(run_id=run.pk, enqueue=False, chunk_size=chunk_size)
         chunk_ids = list(run.chunks.order_by("sequence").values_list("id", flat=True))
+        profile = cProfile.Profile() if self.profile else None
         with CaptureQueriesContext(connection) as queries:
-            first = execution.bill_chunk(chunk_id=chunk_ids[0])
+            if profile is None:
+                first = execution.bill_chunk(chunk_id=chunk_ids[0])
+            else:
+                first = profile.runcall(execution.bill_chunk, chunk_id=chunk_ids[0])
+        if profile is not None:
+            self.stdout.write(f"Profile of the first chunk ({first.lines:,} lines):")
+            stats = pstats.Stats(profile, stream=self.stdout._out)
+            stats.sort_stats(self.profile_order).print_stats(self.profile)
+            self.profile = 0  # only the first run's first chunk
         rest = chunk_ids[1:]
         rss = [_peak_rss_mb()]
         self.split = dict(first.split.seconds)
