@@ -29,6 +29,7 @@ from invoicing.rating.terms import (
 )
 
 MAX_LINES_PER_DOCUMENT = 20_000
+DESCRIPTION_LENGTH = 255  # DocumentLine.description: the engine never writes a longer one
 ONE_DAY = timedelta(days=1)
 UNIT_PRICE_PLACES = Decimal("0.000001")  # DocumentLine.unit_price has 6 decimals
 
@@ -112,8 +113,9 @@ class ChargeInput:
         return last
 
 
-@dataclass(frozen=True)
-class UsageInput:
+class UsageInput(NamedTuple):
+    """A pending usage record (a named tuple: a chunk reads thousands)."""
+
     id: int
     charge_id: int
     quantity: Decimal
@@ -136,7 +138,7 @@ class LineDraft(NamedTuple):
     charge_id: int
     subscription_id: int
     charge_type: str
-    description: str
+    description: str  # at most DESCRIPTION_LENGTH characters
     service_start: date
     service_end: date
     quantity: Decimal
@@ -336,7 +338,7 @@ class _AccountRater:
             charge_id=charge.id,
             subscription_id=charge.subscription_id,
             charge_type=charge.charge_type,
-            description=description,
+            description=description[:DESCRIPTION_LENGTH],
             service_start=piece.start,
             service_end=piece.end,
             quantity=quantity,
@@ -408,7 +410,7 @@ class _AccountRater:
             else:
                 days, period_days = (stop - start).days + 1, (period_end - period_start).days + 1
                 amount = self._round_share(full_amount, Fraction(days, period_days))
-                description = f"{name} (prorated {days}/{period_days} days)"
+                description = f"{name} (prorated {days}/{period_days} days)"[:DESCRIPTION_LENGTH]
             if len(lines) >= MAX_LINES_PER_DOCUMENT:
                 raise self._too_many_lines(charge)
             lines.append(
@@ -479,7 +481,7 @@ class _AccountRater:
             description=(
                 f"Credit: {charge.name}, {days.start.isoformat()} – {days.end.isoformat()}, "
                 f"{shares} days"
-            ),
+            )[:DESCRIPTION_LENGTH],
             service_start=days.start,
             service_end=days.end,
             quantity=billed.quantity,

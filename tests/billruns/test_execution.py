@@ -380,3 +380,11 @@ def test_the_chunk_reads_charges_in_the_engine_s_field_order():
 
     read = [name.removesuffix("_text") for name in CHARGE_FIELDS if name != "account_id"]
     assert [field.name for field in dataclasses.fields(ChargeInput)][: len(read)] == read
+
+
+def test_a_line_draft_is_its_row_from_charge_id_to_amount():
+    """_write_documents writes `*line[:9]` where LINE_COLUMNS has charge_id … amount."""
+    from billruns.execution import LINE_COLUMNS
+    from invoicing.rating.engine import LineDraft
+
+    assert LineDraft._fields[:9] == LINE_COLUMNS[2:11]

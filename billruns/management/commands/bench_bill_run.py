@@ -4,9 +4,12 @@ Seeds N demo accounts into the configured database (skip with --no-seed to reuse
 there), plans one run over every account, bills the first chunk in this process under a query
 counter, then the rest with W worker processes that claim chunks exactly as qcluster workers do
 (the same `bill_chunk`, without the queue, whose cost per 1,000-account chunk is negligible).
-Finally it writes the very rows the run wrote (documents and lines) into scratch tables with
-the fastest raw method of the database, executemany on SQLite or COPY on PostgreSQL, and prints
-the ratio of the run's wall time to that floor. Use a database of its own: it bills everything.
+It prints where the chunks' time went (read, rate, build rows, write, commit; `--profile N`
+profiles the first chunk). Finally it measures the honest floor (billruns/floor.py): the very
+rows the run wrote (documents and lines), read into memory first, written again through the
+driver (executemany on SQLite, COPY on PostgreSQL) into tables with the same indexes, one
+transaction per 1,000 documents; and prints the ratio of the run's wall time to that floor.
+Use a database of its own: it bills everything.
 
 `--then cancel` and `--then post` go on to cancel or post the run through the services, timed.
 A cancel is checked: every charge's charged_through, every usage record's status and line and
