@@ -37,11 +37,28 @@ def round_amount(value: Decimal, currency: str) -> Decimal:
 
 
 def round_fraction(value: Fraction, currency: str) -> Decimal:
-    """`round_amount` for an exact fraction (a prorated amount: days of a period)."""
-    places = -minor_unit_exponent(currency).as_tuple().exponent
-    scale = 10**places
-    units, remainder = divmod(abs(value.numerator) * scale, value.denominator)
-    if 2 * remainder >= value.denominator:
+    """`round_amount` for an exact fraction."""
+    return _round_ratio(value.numerator, value.denominator, currency)
+
+
+def round_share(value: Decimal, numerator: int, denominator: int, currency: str) -> Decimal:
+    """`value` × `numerator` / `denominator` (days of a period), exactly, then rounded as
+    `round_amount` does: integer arithmetic, without building a Fraction (a run prorates
+    thousands of lines)."""
+    top, bottom = value.as_integer_ratio()
+    return _round_ratio(top * numerator, bottom * denominator, currency)
+
+
+@cache
+def minor_unit_places(currency: str) -> int:
+    """2 for USD, 0 for JPY, 3 for BHD."""
+    return -minor_unit_exponent(currency).as_tuple().exponent
+
+
+def _round_ratio(numerator: int, denominator: int, currency: str) -> Decimal:
+    """numerator / denominator (denominator > 0) rounded half-up, away from zero on a tie."""
+    places = minor_unit_places(currency)
+    units, remainder = divmod(abs(numerator) * 10**places, denominator)
+    if 2 * remainder >= denominator:
         units += 1
-    sign = -1 if value < 0 else 1
-    return Decimal(sign * units).scaleb(-places)
+    return Decimal(-units if numerator < 0 else units).scaleb(-places)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from core.money import is_known_currency, round_amount, round_fraction
+from core.money import is_known_currency, round_amount, round_share
 from core.tiers import InvalidTiers, Tier, parse_stored_tiers, parse_tiers
 from invoicing.rating.periods import Period, PeriodGrid
 from invoicing.rating.pricing import amount_for, volume_tier
@@ -352,7 +352,7 @@ class _AccountRater:
 
     def _round_share(self, value: Decimal, share: Fraction) -> Decimal:
         """`value` × `share` (days of a period), rounded."""
-        return round_fraction(Fraction(value) * share, self.account.currency)
+        return round_share(value, share.numerator, share.denominator, self.account.currency)
 
     # -- charge types -----------------------------------------------------------------------
 
@@ -398,6 +398,7 @@ class _AccountRater:
         target_date = self.target_date
         charge_id, subscription_id = charge.id, charge.subscription_id
         charge_type, name = charge.charge_type, charge.name
+        currency = self.account.currency
         billed_through = None
         for period_start, period_end in grid.periods_from(since):
             start = since if period_start < since else period_start
@@ -409,7 +410,7 @@ class _AccountRater:
                 amount, description = full_rounded, name
             else:
                 days, period_days = (stop - start).days + 1, (period_end - period_start).days + 1
-                amount = self._round_share(full_amount, Fraction(days, period_days))
+                amount = round_share(full_amount, days, period_days, currency)
                 description = f"{name} (prorated {days}/{period_days} days)"[:DESCRIPTION_LENGTH]
             if len(lines) >= MAX_LINES_PER_DOCUMENT:
                 raise self._too_many_lines(charge)

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.money import round_amount
 from core.tiers import InvalidTiers, Tier, parse_tiers
@@ -61,3 +63,37 @@ def test_tiers_parse_to_decimals():
 def test_malformed_tiers_are_refused_with_a_reason(raw, message):
     with pytest.raises(InvalidTiers, match=message):
         parse_tiers(raw)
+
+
+# The fast paths (issue 14) round exactly as the rational definition does.
+_amounts = st.decimals(
+    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=6, allow_nan=False
+)
+
+
+@given(value=_amounts, currency=st.sampled_from(["USD", "JPY", "BHD", "EUR"]))
+def test_rounding_a_decimal_is_rounding_its_exact_fraction(value, currency):
+    from fractions import Fraction
+
+    from core.money import round_fraction
+
+    rounded = round_amount(value, currency)
+    assert rounded == round_fraction(Fraction(value), currency)
+    assert str(rounded) == str(round_fraction(Fraction(value), currency))  # no "-0.00" either
+
+
+@given(
+    value=_amounts,
+    days=st.integers(min_value=1, max_value=366),
+    extra=st.integers(min_value=0, max_value=366),
+    currency=st.sampled_from(["USD", "JPY", "BHD"]),
+)
+def test_a_prorated_share_is_rounded_from_its_exact_value(value, days, extra, currency):
+    from fractions import Fraction
+
+    from core.money import round_fraction, round_share
+
+    exact = Fraction(value) * Fraction(days, days + extra)
+    assert str(round_share(value, days, days + extra, currency)) == str(
+        round_fraction(exact, currency)
+    )
