@@ -1,7 +1,6 @@
 """Currency minor units and the project's one rounding rule."""
 
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
-from fractions import Fraction
 from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -34,11 +33,6 @@ def round_amount(value: Decimal, currency: str) -> Decimal:
     of the project, for an exact Decimal. Never a negative zero."""
     rounded = EXACT.quantize(value, minor_unit_exponent(currency))
     return rounded if rounded else rounded.copy_abs()
-
-
-def round_fraction(value: Fraction, currency: str) -> Decimal:
-    """`round_amount` for an exact fraction."""
-    return _round_ratio(value.numerator, value.denominator, currency)
 
 
 def round_share(value: Decimal, numerator: int, denominator: int, currency: str) -> Decimal:
