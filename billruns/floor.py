@@ -74,8 +74,9 @@ def drop_tables(*, connection=default_connection) -> None:
 
 
 def index_signature(table: str, *, connection=default_connection) -> list[tuple]:
-    """Every index of `table` as (unique, columns, condition), names left out, sorted: two
-    tables index alike exactly when their signatures are equal."""
+    """Every index of `table`, names left out, sorted: two tables index alike exactly when
+    their signatures are equal. PostgreSQL: each index's definition; SQLite: (unique, origin,
+    columns, partial condition)."""
     found = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -175,14 +176,19 @@ def write(batches: list[Batch], *, connection=default_connection) -> float:
     insert_lines = f'INSERT INTO "{lines_table}" ({line_columns}) VALUES ({line_marks})'
     cursor = raw.cursor()
     started = time.monotonic()
-    for batch in batches:
-        cursor.execute("BEGIN IMMEDIATE")
-        cursor.executemany(insert_documents, batch.documents)
-        cursor.executemany(insert_lines, batch.lines)
-        cursor.execute("COMMIT")
-    seconds = time.monotonic() - started
-    cursor.close()
-    return seconds
+    try:
+        for batch in batches:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(insert_documents, batch.documents)
+            cursor.executemany(insert_lines, batch.lines)
+            cursor.execute("COMMIT")
+    except Exception:
+        if raw.in_transaction:  # leave Django's connection usable
+            raw.rollback()
+        raise
+    finally:
+        cursor.close()
+    return time.monotonic() - started
 
 
 def measure(run, *, connection=default_connection) -> tuple[float, int, int]:

@@ -23,7 +23,6 @@ that runs it (docs/benchmarks.md, "Post and cancel at scale": without them a can
 
 import cProfile
 import multiprocessing
-import os
 import pstats
 import resource
 import time
@@ -132,7 +131,6 @@ class Command(BaseCommand):
 
         self.analyze = options["analyze"]
         self.profile = options["profile"]
-        self.profile_order = os.environ.get("PROFILE_ORDER", "tottime")
         self._analyze("before the run")
         snapshot = _Snapshot() if "cancel" in then else None
         try:
@@ -176,7 +174,7 @@ class Command(BaseCommand):
         if profile is not None:
             self.stdout.write(f"Profile of the first chunk ({first.lines:,} lines):")
             stats = pstats.Stats(profile, stream=self.stdout._out)
-            stats.sort_stats(self.profile_order).print_stats(self.profile)
+            stats.sort_stats("tottime").print_stats(self.profile)
             self.profile = 0  # only the first run's first chunk
         rest = chunk_ids[1:]
         rss = [_peak_rss_mb()]
