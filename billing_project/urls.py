@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import pages as api_pages
 from billing_project import views
 
 admin.site.site_header = "Billcycle administration"
@@ -17,5 +18,8 @@ urlpatterns = [
     path("schedules/", include("billruns.schedules.urls")),
     path("documents/", include("invoicing.urls")),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("api.urls")),
+    path("api-tokens/", api_pages.tokens_view, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", api_pages.revoke_view, name="api_token_revoke"),
     path("admin/", admin.site.urls),
 ]

@@ -67,15 +67,14 @@ def send_run_finished(run: BillRun) -> bool:
     return True
 
 
-def send_run_documents(run: BillRun) -> int:
-    """Email every posted, not yet emailed document of the run to its bill-to address."""
+def send_run_documents(run: BillRun, *, resend: bool = False) -> int:
+    """Email every posted, not yet emailed document of the run to its bill-to address (with
+    `resend`, the emailed ones again too)."""
+    documents = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.POSTED)
+    if not resend:
+        documents = documents.filter(emailed_at__isnull=True)
     documents = (
-        BillingDocument.objects.filter(
-            bill_run=run, status=BillingDocument.Status.POSTED, emailed_at__isnull=True
-        )
-        .exclude(account__bill_to_email="")
-        .select_related("account")
-        .order_by("id")
+        documents.exclude(account__bill_to_email="").select_related("account").order_by("id")
     )
     if run.no_email_for_zero_amount:
         documents = documents.exclude(kind=BillingDocument.Kind.INVOICE, amount=0)

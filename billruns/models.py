@@ -5,6 +5,8 @@ lifecycle.move() claims the source status that its TRANSITIONS table names with 
 UPDATE and appends a BillRunEvent (DESIGN §4).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -268,6 +270,14 @@ class BillRun(BillRunTerms, RunCounters, NumberedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("billruns:detail", args=[self.pk])
+
+    @property
+    def total_time_seconds(self) -> Decimal | None:
+        """Total Time as Zuora's Billing Run data source gives it: processing time (not
+        posting) in seconds with 3 decimals, 83456 ms → 83.456; None until processed."""
+        if self.total_time_ms is None:
+            return None
+        return (Decimal(self.total_time_ms) / 1000).quantize(Decimal("0.001"))
 
     @property
     def scope_label(self) -> str:

@@ -41,10 +41,10 @@ def _finish(finish, run_id: int, actor_id: int | None) -> str:
     return f"bill run {run.number}: {run.status}"
 
 
-def email_run_documents(run_id: int) -> str:
+def email_run_documents(run_id: int, resend: bool = False) -> str:
     from billruns import emails
 
-    sent = emails.send_run_documents(BillRun.objects.get(pk=run_id))
+    sent = emails.send_run_documents(BillRun.objects.get(pk=run_id), resend=resend)
     return f"bill run {run_id}: {sent} documents emailed"
 
 

@@ -35,6 +35,17 @@ def round_amount(value: Decimal, currency: str) -> Decimal:
     return rounded if rounded else rounded.copy_abs()
 
 
+def stored_amount(value, currency: str) -> Decimal:
+    """A stored amount (or a stored total) as its currency shows it: SQLite hands decimals back
+    as floats, so round to the minor unit; an unknown currency code keeps the stored digits
+    rather than fail an export or an API answer."""
+    amount = Decimal(str(value))
+    try:
+        return round_amount(amount, currency)
+    except ValueError:
+        return amount
+
+
 def round_share(value: Decimal, numerator: int, denominator: int, currency: str) -> Decimal:
     """`value` × `numerator` / `denominator` (days of a period), exactly, then rounded as
     `round_amount` does: integer arithmetic, without building a Fraction (a run prorates

@@ -26,17 +26,15 @@ holds them in memory.
 """
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from billruns.exports.files import Cell
 from billruns.models import BillRun
-from core.money import round_amount
+from core.money import stored_amount
 from invoicing.models import BillingDocument
 
 CHUNK_SIZE = 2000
-MILLISECOND = Decimal("0.001")
 
 BILL_RUN_HEADER = [
     "Billing Run Number",
@@ -129,15 +127,10 @@ def bill_run_rows(runs: QuerySet[BillRun]) -> Iterator[list[Cell]]:
 def bill_run_row(run: BillRun) -> list[Cell]:
     currencies = sorted(run.amounts_by_currency or {})
     if len(currencies) == 1:
-        invoice_amount = _money(run.invoice_amount, currencies[0])
-        credit_memo_amount = _money(run.credit_memo_amount, currencies[0])
+        invoice_amount = stored_amount(run.invoice_amount, currencies[0])
+        credit_memo_amount = stored_amount(run.credit_memo_amount, currencies[0])
     else:
         invoice_amount = credit_memo_amount = None
-    total_time = (
-        (Decimal(run.total_time_ms) / 1000).quantize(MILLISECOND)
-        if run.total_time_ms is not None
-        else None
-    )
     return [
         run.number,
         run.run_type,
@@ -157,7 +150,7 @@ def bill_run_row(run: BillRun) -> list[Cell]:
         run.status,
         run.target_date,
         run.target_type,
-        total_time,
+        run.total_time_seconds,
         _username(run.updated_by),
         run.updated_at,
         run.number_of_failures,
@@ -171,8 +164,8 @@ def bill_run_row(run: BillRun) -> list[Cell]:
 def amounts_by_currency_text(amounts: dict) -> str:
     """{"USD": {"invoice": "12.340", "credit_memo": "0"}} → "USD invoice 12.34 credit 0.00"."""
     return "; ".join(
-        f"{currency} invoice {_money(totals.get('invoice', 0), currency):f}"
-        f" credit {_money(totals.get('credit_memo', 0), currency):f}"
+        f"{currency} invoice {stored_amount(totals.get('invoice', 0), currency):f}"
+        f" credit {stored_amount(totals.get('credit_memo', 0), currency):f}"
         for currency, totals in sorted(amounts.items())
     )
 
@@ -190,18 +183,10 @@ def document_rows(documents: QuerySet[BillingDocument]) -> Iterator[list[Cell]]:
             doc.document_date,
             doc.due_date,
             doc.target_date,
-            _money(doc.amount, doc.currency),
+            stored_amount(doc.amount, doc.currency),
             doc.currency,
         ]
 
 
 def _username(user) -> str | None:
     return user.get_username() if user is not None else None
-
-
-def _money(value, currency: str) -> Decimal:
-    amount = Decimal(str(value))
-    try:
-        return round_amount(amount, currency)
-    except ValueError:  # not an ISO 4217 code: keep the stored digits rather than fail the export
-        return amount

@@ -6,7 +6,7 @@
 - finalize: statistics, Completed or Error, the email, auto-post;
 - post: Completed → PostInProgress → Posted;
 - cancel: → CancelInProgress → Canceled, with the roll back;
-- terminate, delete, retry: the operator's other actions;
+- terminate, delete, retry, email: the operator's other actions;
 - documents: what a run says when one of its documents is posted or unposted.
 """
 
@@ -14,6 +14,7 @@ from billruns.errors import BillRunError, IllegalTransition
 from billruns.services.cancel import cancel_bill_run, finish_cancel
 from billruns.services.create import create_bill_run
 from billruns.services.delete import delete_bill_run
+from billruns.services.email import email_bill_run
 from billruns.services.finalize import finalize_bill_run
 from billruns.services.lifecycle import available_actions
 from billruns.services.plan import start_bill_run
@@ -28,6 +29,7 @@ __all__ = [
     "cancel_bill_run",
     "create_bill_run",
     "delete_bill_run",
+    "email_bill_run",
     "finalize_bill_run",
     "finish_cancel",
     "finish_posting",

@@ -1,0 +1,88 @@
+"""What every endpoint shares: the base view, lookups by id or number, cursor pages, and the
+`"success": true` envelope of Zuora's responses."""
+
+from django.contrib.auth.decorators import login_not_required
+from rest_framework import exceptions, generics, pagination, serializers
+from rest_framework.response import Response
+
+# An id is a positive 64-bit integer; anything longer is not one (and would overflow SQL).
+MAX_ID = 2**63 - 1
+MAX_KEY_LENGTH = 64
+
+
+class ApiView(generics.GenericAPIView):
+    """An API endpoint: authenticated by token or session (not by the pages' login redirect),
+    permissions per method in `perms` (api.permissions)."""
+
+    perms: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The pages' LoginRequiredMiddleware would redirect a token's request to the login
+        # form; the API answers 401 itself.
+        return login_not_required(super().as_view(**initkwargs))
+
+
+def by_key(queryset, key: str, *, number_field: str = "number"):
+    """The object whose id or number is `key` (DESIGN §10: `/bill-runs/1` or `/bill-runs/BR-…`)."""
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        raise exceptions.NotFound(f"No such object: {key[:MAX_KEY_LENGTH]!r}.")
+    if key.isascii() and key.isdigit():
+        lookup = {"pk": int(key)} if int(key) <= MAX_ID else None
+    else:
+        lookup = {number_field: key}
+    obj = queryset.filter(**lookup).first() if lookup else None
+    if obj is None:
+        raise exceptions.NotFound(f"No {queryset.model._meta.verbose_name} {key!r}.")
+    return obj
+
+
+def success(data: dict | None = None, *, status: int = 200) -> Response:
+    return Response({"success": True, **(data or {})}, status=status)
+
+
+class CursorPage(pagination.CursorPagination):
+    """Newest first, a fixed cost per page at any size: `nextPage` is the URL of the next page
+    (null at the end). `pageSize` from 1 to 1,000, default 100."""
+
+    ordering = "-id"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "pageSize"
+
+    def get_paginated_response(self, data):
+        return success(
+            {
+                "data": data,
+                "nextPage": self.get_next_link(),
+                "previousPage": self.get_previous_link(),
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["success", "data", "nextPage", "previousPage"],
+            "properties": {
+                "success": {"type": "boolean"},
+                "data": schema,
+                "nextPage": link,
+                "previousPage": link,
+            },
+        }
+
+
+class SuccessSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+
+
+class ErrorReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    reasons = ErrorReasonSerializer(many=True)

@@ -1,0 +1,35 @@
+"""What a token may do is what its user may do on the pages: the roles of DESIGN §7."""
+
+from rest_framework import exceptions, permissions
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class ModelPermissions(permissions.BasePermission):
+    """Each view names the Django permissions each method needs in `perms`
+    (`{"GET": ("billruns.view_billrun",), "POST": ("billruns.add_billrun",)}`; HEAD and
+    OPTIONS need what GET needs). A method the view does not name is left to DRF's 405."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        method = "GET" if request.method in READ_METHODS else request.method
+        needed = getattr(view, "perms", {}).get(method)
+        if needed is None:
+            return True  # no handler for it: dispatch answers 405
+        missing = [perm for perm in needed if not user.has_perm(perm)]
+        if missing:
+            raise exceptions.PermissionDenied(
+                f"User {user.get_username()} lacks the permission {missing[0]}."
+            )
+        return True
+
+
+class Authenticated(permissions.BasePermission):
+    """Any signed-in user: what every user may do for themselves (their own tokens)."""
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return True

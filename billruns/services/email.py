@@ -1,0 +1,38 @@
+"""Email a run's posted documents to their bill-to contacts, on request (the API's
+`POST /bill-runs/{key}/emails`; auto-email does the same after posting)."""
+
+from django.db import transaction
+from django_q.tasks import async_task
+
+from billruns.errors import IllegalTransition
+from billruns.models import BillRun
+from billruns.services.lifecycle import record
+from invoicing.models import BillingDocument
+
+
+def email_bill_run(*, run: BillRun, acting_user, resend: bool = False) -> int:
+    """Queue the emails of the run's posted documents (as Zuora: posted ones only), and say
+    how many will go: those not emailed yet, or with `resend` every posted one again.
+    Writes a History row so the run's page shows who asked."""
+    posted = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.POSTED)
+    if not posted.exists():
+        raise IllegalTransition(
+            f"{run.number} has no posted document: only posted documents are emailed."
+        )
+    due = posted if resend else posted.filter(emailed_at__isnull=True)
+    due = due.exclude(account__bill_to_email="")
+    if run.no_email_for_zero_amount:
+        due = due.exclude(kind=BillingDocument.Kind.INVOICE, amount=0)
+    count = due.count()
+    with transaction.atomic():
+        record(
+            run,
+            from_status=run.status,
+            to_status=run.status,
+            actor=acting_user,
+            message=f"{'Resent' if resend else 'Emailed'} {count} posted documents",
+        )
+        transaction.on_commit(
+            lambda: async_task("billruns.tasks.email_run_documents", run.pk, resend)
+        )
+    return count
