@@ -4,8 +4,6 @@ Field names and words are Zuora's (`billRunNumber`, `chargeTypeToExclude`, `AllB
 terms a request asks for become a `RunTerms` and go to the same service as the new run form.
 """
 
-import datetime as dt
-
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -16,34 +14,18 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from accounts.models import BATCHES, Account
-from api.common import ApiView, CursorPage, ErrorSerializer, SuccessSerializer, by_key, success
+from api.common import ApiView, CursorPage, SuccessSerializer, by_key, success
+from api.errors import refusals
+from api.fields import SaneDateField
 from billruns import selectors, services
 from billruns.filters import BillRunFilter
 from billruns.models import BillRun, BillRunFailure
-from billruns.terms import ALL_CHARGE_TYPES, MAX_YEARS_AHEAD, RunTerms, TargetType
+from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType
 from core.money import stored_amount
 
 ALL_BATCHES = "AllBatches"
 ALL_DAYS = "AllBillCycleDays"
 IDEMPOTENCY_KEY_LENGTH = BillRun._meta.get_field("idempotency_key").max_length
-# Zuora refuses dates more than ten years from today; so do we, and none before 2000.
-EARLIEST = dt.date(2000, 1, 1)
-
-REFUSALS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    409: ErrorSerializer,
-    429: ErrorSerializer,
-}
-
-
-def sane_date(value: dt.date) -> dt.date:
-    latest = timezone.localdate().replace(year=timezone.localdate().year + MAX_YEARS_AHEAD)
-    if not EARLIEST <= value <= latest:
-        raise serializers.ValidationError(f"Use a date from {EARLIEST} to {latest}.")
-    return value
 
 
 class BillRunFilterSerializer(serializers.Serializer):
@@ -55,10 +37,8 @@ class BillRunFilterSerializer(serializers.Serializer):
 
 class BillRunCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    invoiceDate = serializers.DateField(
-        required=False, validators=[sane_date], help_text="Defaults to today."
-    )
-    targetDate = serializers.DateField(validators=[sane_date])
+    invoiceDate = SaneDateField(required=False, help_text="Defaults to today.")
+    targetDate = SaneDateField()
     batches = serializers.ListField(
         child=serializers.ChoiceField(choices=[ALL_BATCHES, *BATCHES]),
         required=False,
@@ -283,7 +263,7 @@ class BillRunListView(ApiView):
         return bill_runs()
 
     @extend_schema(
-        operation_id="listBillRuns", responses={200: BillRunSerializer(many=True), **REFUSALS}
+        operation_id="listBillRuns", responses={200: BillRunSerializer(many=True), **refusals()}
     )
     def get(self, request):
         filterset = ApiBillRunFilter(request.query_params, queryset=self.get_queryset())
@@ -296,7 +276,7 @@ class BillRunListView(ApiView):
         operation_id="createBillRun",
         request=BillRunCreateSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={200: BillRunSerializer, 201: BillRunSerializer, **REFUSALS},
+        responses={200: BillRunSerializer, 201: BillRunSerializer, **refusals()},
     )
     def post(self, request):
         key = idempotency_key(request)
@@ -314,7 +294,9 @@ class BillRunDetailView(ApiView):
     perms = {"GET": ("billruns.view_billrun",), "DELETE": ("billruns.delete_billrun",)}
 
     @extend_schema(
-        operation_id="getBillRun", parameters=[KEY], responses={200: BillRunSerializer, **REFUSALS}
+        operation_id="getBillRun",
+        parameters=[KEY],
+        responses={200: BillRunSerializer, **refusals()},
     )
     def get(self, request, key):
         return bill_run_answer(by_key(bill_runs(), key))
@@ -322,7 +304,7 @@ class BillRunDetailView(ApiView):
     @extend_schema(
         operation_id="deleteBillRun",
         parameters=[KEY],
-        responses={200: SuccessSerializer, **REFUSALS},
+        responses={200: SuccessSerializer, **refusals()},
     )
     def delete(self, request, key):
         services.delete_bill_run(run=by_key(bill_runs(), key), acting_user=request.user)
@@ -336,7 +318,7 @@ class BillRunPostView(ApiView):
         operation_id="postBillRun",
         parameters=[KEY],
         request=None,
-        responses={200: BillRunSerializer, **REFUSALS},
+        responses={200: BillRunSerializer, **refusals()},
         description="Completed → PostInProgress; a worker posts every Draft document, then the "
         "run is Posted. Asked again while PostInProgress, the posting goes on.",
     )
@@ -353,7 +335,7 @@ class BillRunCancelView(ApiView):
         operation_id="cancelBillRun",
         parameters=[KEY],
         request=None,
-        responses={200: BillRunSerializer, **REFUSALS},
+        responses={200: BillRunSerializer, **refusals()},
         description="Pending, Completed or Error (with no posted document) → CancelInProgress; "
         "a worker voids the documents and makes the charges billable again, then Canceled.",
     )
@@ -382,7 +364,7 @@ class BillRunEmailsView(ApiView):
                     "documentsQueued": serializers.IntegerField(),
                 },
             ),
-            **REFUSALS,
+            **refusals(),
         },
     )
     def post(self, request, key):
@@ -403,7 +385,7 @@ class BillRunFailuresView(ApiView):
     @extend_schema(
         operation_id="listBillRunFailures",
         parameters=[KEY],
-        responses={200: BillRunFailureSerializer(many=True), **REFUSALS},
+        responses={200: BillRunFailureSerializer(many=True), **refusals()},
     )
     def get(self, request, key):
         run = by_key(BillRun.objects.all(), key)

@@ -35,6 +35,13 @@ def exception_handler(exc, context):
     return response
 
 
+def refusals(*statuses: int) -> dict:
+    """The error answers an endpoint documents in the schema (every one by default)."""
+    from api.common import ErrorSerializer
+
+    return {status: ErrorSerializer for status in statuses or (400, 401, 403, 404, 409, 429)}
+
+
 def failure(reasons: list[dict]) -> dict:
     return {"success": False, "reasons": reasons}
 

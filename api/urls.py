@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import billruns
+from api import billruns, customers, documents
 from api.views import not_found
 
 app_name = "api"
@@ -23,6 +23,35 @@ urlpatterns = [
         "bill-runs/<str:key>/failures",
         billruns.BillRunFailuresView.as_view(),
         name="bill_run_failures",
+    ),
+    path("accounts", customers.AccountListView.as_view(), name="accounts"),
+    path("accounts/<str:key>", customers.AccountDetailView.as_view(), name="account"),
+    path("subscriptions", customers.SubscriptionListView.as_view(), name="subscriptions"),
+    path(
+        "subscriptions/<str:key>", customers.SubscriptionDetailView.as_view(), name="subscription"
+    ),
+    path(
+        "subscriptions/<str:key>/cancel",
+        customers.SubscriptionCancelView.as_view(),
+        name="subscription_cancel",
+    ),
+    path(
+        "subscriptions/<str:key>/charges",
+        customers.SubscriptionChargesView.as_view(),
+        name="subscription_charges",
+    ),
+    path("charges/<str:key>", customers.ChargeDetailView.as_view(), name="charge"),
+    path("charges/<str:key>/change", customers.ChargeChangeView.as_view(), name="charge_change"),
+    path("charges/<str:key>/remove", customers.ChargeRemoveView.as_view(), name="charge_remove"),
+    path("invoices", documents.InvoiceListView.as_view(), name="invoices"),
+    path("invoices/<str:key>", documents.InvoiceDetailView.as_view(), name="invoice"),
+    path("invoices/<str:key>/pdf", documents.InvoicePdfView.as_view(), name="invoice_pdf"),
+    path("credit-memos", documents.CreditMemoListView.as_view(), name="credit_memos"),
+    path("credit-memos/<str:key>", documents.CreditMemoDetailView.as_view(), name="credit_memo"),
+    path(
+        "credit-memos/<str:key>/pdf",
+        documents.CreditMemoPdfView.as_view(),
+        name="credit_memo_pdf",
     ),
     # The schema and its documentation page describe the API, hold no data, and are public.
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

@@ -240,6 +240,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.Account.Status",
+        "SubscriptionStatusEnum": "accounts.models.Subscription.Status",
+        "DocumentStatusEnum": "invoicing.models.BillingDocument.Status",
+        "BillRunStatusEnum": "billruns.models.BillRun.Status",
+    },
 }
 
 # --- Security (production) ------------------------------------------------------------------

@@ -310,7 +310,7 @@ def test_a_method_an_endpoint_lacks_is_405(operator_api):
 
 
 def test_dates_far_ahead_are_refused_relative_to_today():
-    from api.billruns import sane_date
+    from api.fields import sane_date
 
     with pytest.raises(Exception, match="Use a date from 2000-01-01"):
         sane_date(dt.date(1999, 12, 31))

@@ -1,0 +1,148 @@
+"""`/api/v1/invoices` and `/api/v1/credit-memos`: billing documents with their lines, and their
+PDF, filtered as on the Documents page (DESIGN §10)."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+from api.common import ApiView, CursorPage, by_key, success
+from api.errors import refusals
+from invoicing.filters import DocumentFilter
+from invoicing.models import BillingDocument, DocumentLine
+from invoicing.pdf import render_document_pdf
+from invoicing.selectors import document_detail, document_lines
+
+KEY = OpenApiParameter(
+    "key", str, OpenApiParameter.PATH, description="The id or number (INV… / CM…)."
+)
+
+
+class ApiDocumentFilter(DocumentFilter):
+    kind = None  # the path says the kind
+    o = None  # cursors: newest first
+
+
+class DocumentLineSerializer(serializers.ModelSerializer):
+    chargeId = serializers.IntegerField(source="charge_id")
+    subscriptionId = serializers.IntegerField(source="subscription_id")
+    chargeType = serializers.CharField(source="charge_type")
+    serviceStartDate = serializers.DateField(source="service_start")
+    serviceEndDate = serializers.DateField(source="service_end")
+    unitPrice = serializers.DecimalField(source="unit_price", max_digits=20, decimal_places=6)
+    creditsLineId = serializers.IntegerField(source="credits_id", allow_null=True)
+
+    class Meta:
+        model = DocumentLine
+        fields = [
+            "id", "chargeId", "subscriptionId", "chargeType", "description",
+            "serviceStartDate", "serviceEndDate", "quantity", "unitPrice", "amount",
+            "creditsLineId",
+        ]  # fmt: skip
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    documentNumber = serializers.CharField(source="number", allow_null=True)
+    accountNumber = serializers.CharField(source="account.number")
+    billRunNumber = serializers.CharField(source="bill_run.number", default=None)
+    documentDate = serializers.DateField(source="document_date")
+    targetDate = serializers.DateField(source="target_date", allow_null=True)
+    dueDate = serializers.DateField(source="due_date")
+    postedDate = serializers.DateTimeField(source="posted_at", allow_null=True)
+    emailedDate = serializers.DateTimeField(source="emailed_at", allow_null=True)
+    createdDate = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = BillingDocument
+        fields = [
+            "id", "documentNumber", "kind", "status", "accountNumber", "billRunNumber",
+            "currency", "amount", "documentDate", "targetDate", "dueDate", "postedDate",
+            "emailedDate", "createdDate",
+        ]  # fmt: skip
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    lines = serializers.SerializerMethodField()
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "lines"]
+
+    def get_lines(self, document) -> list[dict]:
+        return DocumentLineSerializer(document_lines(document_ids=[document.pk]), many=True).data
+
+
+def _documents(kind: str):
+    return BillingDocument.objects.filter(kind=kind).select_related("account", "bill_run")
+
+
+def document_views(kind: str, name: str):
+    """The list, detail and PDF endpoints of one kind of document."""
+    tag = "invoices" if kind == BillingDocument.Kind.INVOICE else "credit-memos"
+
+    class ListView(ApiView):
+        perms = {"GET": ("invoicing.view_billingdocument",)}
+        serializer_class = DocumentSerializer
+        pagination_class = CursorPage
+
+        @extend_schema(
+            operation_id=f"list{name}s",
+            tags=[tag],
+            parameters=[
+                OpenApiParameter("account", str, description="Account number or name."),
+                OpenApiParameter("status", str, enum=BillingDocument.Status.values),
+                OpenApiParameter("currency", str),
+                OpenApiParameter("bill_run", str, description="BR- number."),
+                OpenApiParameter("date_from", OpenApiTypes.DATE),
+                OpenApiParameter("date_to", OpenApiTypes.DATE),
+            ],
+            responses={200: DocumentSerializer(many=True), **refusals()},
+        )
+        def get(self, request):
+            filterset = ApiDocumentFilter(request.query_params, queryset=_documents(kind))
+            if not filterset.is_valid():
+                raise serializers.ValidationError(filterset.errors)
+            page = self.paginate_queryset(filterset.qs)
+            return self.get_paginated_response(DocumentSerializer(page, many=True).data)
+
+    class DetailView(ApiView):
+        perms = {"GET": ("invoicing.view_billingdocument",)}
+
+        @extend_schema(
+            operation_id=f"get{name}",
+            tags=[tag],
+            parameters=[KEY],
+            responses={200: DocumentDetailSerializer, **refusals()},
+        )
+        def get(self, request, key):
+            document = by_key(_documents(kind), key)
+            return success(DocumentDetailSerializer(document).data)
+
+    class PdfView(ApiView):
+        perms = {"GET": ("invoicing.view_billingdocument",)}
+
+        @extend_schema(
+            operation_id=f"get{name}Pdf",
+            tags=[tag],
+            parameters=[KEY],
+            responses={
+                (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+                **refusals(),
+            },
+        )
+        def get(self, request, key):
+            document = by_key(document_detail().filter(kind=kind), key)
+            response = HttpResponse(render_document_pdf(document), content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'attachment; filename="{document.number or document.pk}.pdf"'
+            )
+            return response
+
+    return ListView, DetailView, PdfView
+
+
+InvoiceListView, InvoiceDetailView, InvoicePdfView = document_views(
+    BillingDocument.Kind.INVOICE, "Invoice"
+)
+CreditMemoListView, CreditMemoDetailView, CreditMemoPdfView = document_views(
+    BillingDocument.Kind.CREDIT_MEMO, "CreditMemo"
+)
