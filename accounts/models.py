@@ -318,6 +318,10 @@ class UsageRecord(models.Model):
     source = models.CharField(
         max_length=255, blank=True, help_text="Import file name and row, for traceability."
     )
+    # The sender's own key for the record (the API's `uniqueKey`, Zuora's UniqueKey): a record
+    # sent again with its key is refused by this unique index, not by a lookup that a
+    # concurrent request could race.
+    unique_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

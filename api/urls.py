@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import billruns, customers, documents
+from api import billruns, customers, documents, usage
 from api.views import not_found
 
 app_name = "api"
@@ -43,6 +43,7 @@ urlpatterns = [
     path("charges/<str:key>", customers.ChargeDetailView.as_view(), name="charge"),
     path("charges/<str:key>/change", customers.ChargeChangeView.as_view(), name="charge_change"),
     path("charges/<str:key>/remove", customers.ChargeRemoveView.as_view(), name="charge_remove"),
+    path("usage", usage.UsageView.as_view(), name="usage"),
     path("invoices", documents.InvoiceListView.as_view(), name="invoices"),
     path("invoices/<str:key>", documents.InvoiceDetailView.as_view(), name="invoice"),
     path("invoices/<str:key>/pdf", documents.InvoicePdfView.as_view(), name="invoice_pdf"),

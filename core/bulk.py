@@ -25,6 +25,7 @@ from django.db.models import Model
 from django.utils.functional import cached_property
 
 _SEQUENCES: dict[tuple[str, str], str] = {}
+SQLITE_PARAMETERS = 32_766  # the most one SQLite statement takes (3.32 and later)
 
 
 class BulkWriter:
@@ -112,6 +113,47 @@ class BulkWriter:
                 f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
                 rows if prepared else [self._sqlite_row(row) for row in rows],
             )
+
+    def insert_new(
+        self,
+        model: type[Model],
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        *,
+        types: Sequence[str],
+        unique: str,
+        returning: str,
+    ) -> list:
+        """Insert the rows whose `unique` column value is not taken yet and return the
+        `returning` value of each row inserted (`ON CONFLICT DO NOTHING`: a value taken by a
+        concurrent transaction waits for it to commit, then counts as taken). Rows are prepared
+        values; `types` are the PostgreSQL types of `columns`."""
+        if not rows:
+            return []
+        table = model._meta.db_table
+        names = ", ".join(f'"{column}"' for column in columns)
+        tail = f'ON CONFLICT ("{unique}") DO NOTHING RETURNING "{returning}"'
+        inserted: list = []
+        with self.connection.cursor() as cursor:
+            if self.postgres:
+                arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+                cursor.execute(
+                    f'INSERT INTO "{table}" ({names}) SELECT * FROM unnest({arrays}) {tail}',
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+                return [row[0] for row in cursor.fetchall()]
+            # executemany returns nothing: one multi-row statement per slice instead, within
+            # SQLite's 32,766 parameters.
+            marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            for start in range(0, len(rows), SQLITE_PARAMETERS // len(columns)):
+                part = rows[start : start + SQLITE_PARAMETERS // len(columns)]
+                cursor.execute(
+                    f'INSERT INTO "{table}" ({names}) VALUES {", ".join([marks] * len(part))} '
+                    + tail,
+                    [value for row in part for value in self._sqlite_row(row)],
+                )
+                inserted += [row[0] for row in cursor.fetchall()]
+        return inserted
 
     # -- updates ---------------------------------------------------------------------------
 

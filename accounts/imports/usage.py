@@ -10,7 +10,6 @@ is Pending, its `source` "<file name>:<row>".
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TextIO
@@ -19,7 +18,6 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from accounts.imports.reading import (
-    LOOKUP_CHUNK,
     MISSING,
     Column,
     ImportResult,
@@ -28,7 +26,8 @@ from accounts.imports.reading import (
     refusals_as_file_errors,
 )
 from accounts.imports.values import DECIMAL_PLACES, parse_date, parse_decimal
-from accounts.models import Account, Charge, UsageRecord
+from accounts.models import UsageRecord
+from accounts.usage import UsageReferences
 from core.bulk import BulkWriter
 from core.iterables import batched
 
@@ -43,6 +42,7 @@ SOURCE_MAX_LENGTH = UsageRecord._meta.get_field("source").max_length
 # A row number of up to 12 digits and its colon always fit after the file name.
 SOURCE_NAME_MAX_LENGTH = SOURCE_MAX_LENGTH - 13
 
+FIELD_ORDER = ("account_number", "charge_number", "quantity", "usage_date")
 USAGE_COLUMNS = (
     Column("account_number", "yes", "An existing account's number.", "A00000001"),
     Column("charge_number", "yes", "A Usage charge of that account.", "C00000003"),
@@ -54,43 +54,6 @@ USAGE_COLUMNS = (
     ),
     Column("usage_date", "yes", "YYYY-MM-DD.", "2026-01-15"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _ChargeRef:
-    id: int
-    account_id: int
-    account_number: str
-    charge_type: str
-
-
-class _UsageReferences:
-    """Account and charge numbers resolved with IN lookups, once per number for the import."""
-
-    def __init__(self, using: str):
-        self.using = using
-        self.accounts: dict[str, int | None] = {}
-        self.charges: dict[str, _ChargeRef | None] = {}
-
-    def load(self, account_numbers: set[str], charge_numbers: set[str]) -> None:
-        new_accounts = [n for n in account_numbers if n not in self.accounts]
-        for chunk in batched(new_accounts, LOOKUP_CHUNK):
-            self.accounts.update(dict.fromkeys(chunk))
-            self.accounts.update(
-                Account.objects.using(self.using)
-                .filter(number__in=chunk)
-                .values_list("number", "id")
-            )
-        new_charges = [n for n in charge_numbers if n not in self.charges]
-        for chunk in batched(new_charges, LOOKUP_CHUNK):
-            self.charges.update(dict.fromkeys(chunk))
-            rows = (
-                Charge.objects.using(self.using)
-                .filter(number__in=chunk)
-                .values_list("number", "id", "account_id", "account__number", "charge_type")
-            )
-            for number, *ref in rows:
-                self.charges[number] = _ChargeRef(*ref)
 
 
 def import_usage(
@@ -112,7 +75,7 @@ def import_usage(
     columns = tuple(positions[c.name] for c in USAGE_COLUMNS)
     result = ImportResult(kind=USAGE, file_name=file_name, write_valid=write_valid)
     source = _source_name(file_name) + ":"
-    references = _UsageReferences(using)
+    references = UsageReferences(using)
     writer = BulkWriter(connections[using])
     # Converted once here rather than once per row: the rows are inserted as prepared.
     created_at = writer.prepare_value(timezone.now())
@@ -153,7 +116,7 @@ def _check_usage_batch(
     batch: list[tuple[int, list[str]]],
     columns: tuple[int, int, int, int],
     width: int,
-    references: _UsageReferences,
+    references: UsageReferences,
     seen: dict[int, int],
     result: ImportResult,
     source: str,
@@ -165,7 +128,6 @@ def _check_usage_batch(
         {values[i_account].strip() for _, values in batch} - {""},
         {values[i_charge].strip() for _, values in batch} - {""},
     )
-    accounts, charges = references.accounts, references.charges
     valid = []
     for row, values in batch:
         errors = []
@@ -178,36 +140,9 @@ def _check_usage_batch(
         quantity_text = values[i_quantity].strip()
         date_text = values[i_date].strip()
 
-        account_id = None
-        if not account_number:
-            errors.append(("account_number", MISSING))
-        else:
-            account_id = accounts[account_number]
-            if account_id is None:
-                errors.append(("account_number", f"unknown account {account_number}"))
-        charge = None
-        if not charge_number:
-            errors.append(("charge_number", MISSING))
-        else:
-            charge = charges[charge_number]
-            if charge is None:
-                errors.append(("charge_number", f"unknown charge {charge_number}"))
-            elif account_id is not None and charge.account_id != account_id:
-                errors.append(
-                    (
-                        "charge_number",
-                        f"charge {charge_number} is not of account {account_number} "
-                        f"(it belongs to {charge.account_number})",
-                    )
-                )
-            elif charge.charge_type != Charge.ChargeType.USAGE:
-                errors.append(
-                    (
-                        "charge_number",
-                        f"wrong charge type: {charge_number} is a {charge.charge_type} charge; "
-                        "usage goes on Usage charges",
-                    )
-                )
+        for field, value in (("account_number", account_number), ("charge_number", charge_number)):
+            if not value:
+                errors.append((field, MISSING))
         quantity: Decimal | str = MISSING
         if quantity_text:
             quantity = parse_decimal(quantity_text, negative=False)
@@ -216,6 +151,14 @@ def _check_usage_batch(
         usage_date = parse_date(date_text) if date_text else MISSING
         if isinstance(usage_date, str):
             errors.append(("usage_date", usage_date))
+        if account_number and charge_number:
+            account_id, charge, refusals = references.refusals(
+                account_number,
+                charge_number,
+                usage_date if not isinstance(usage_date, str) else None,
+            )
+            errors += refusals
+            errors.sort(key=lambda error: FIELD_ORDER.index(error[0]))  # stable: as the columns
         if errors:
             result.add_row_errors(row, errors)
             continue
