@@ -139,10 +139,10 @@ class BillRunSerializer(serializers.ModelSerializer):
     retryOfId = serializers.IntegerField(source="retry_of_id", allow_null=True)
     scheduleId = serializers.IntegerField(source="schedule_id", allow_null=True)
     createdById = serializers.IntegerField(source="created_by_id", allow_null=True)
-    createdBy = serializers.CharField(source="created_by.username", default=None)
+    createdBy = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     createdDate = serializers.DateTimeField(source="created_at")
     updatedById = serializers.IntegerField(source="updated_by_id", allow_null=True)
-    updatedBy = serializers.CharField(source="updated_by.username", default=None)
+    updatedBy = serializers.CharField(source="updated_by.username", default=None, allow_null=True)
     updatedDate = serializers.DateTimeField(source="updated_at")
     executedDate = serializers.DateTimeField(source="executed_at", allow_null=True)
     endDate = serializers.DateTimeField(source="completed_at", allow_null=True)
@@ -204,8 +204,10 @@ class BillRunSerializer(serializers.ModelSerializer):
 
 class BillRunFailureSerializer(serializers.ModelSerializer):
     accountNumber = serializers.CharField(source="account.number")
-    subscriptionNumber = serializers.CharField(source="subscription.number", default=None)
-    chargeNumber = serializers.CharField(source="charge.number", default=None)
+    subscriptionNumber = serializers.CharField(
+        source="subscription.number", default=None, allow_null=True
+    )
+    chargeNumber = serializers.CharField(source="charge.number", default=None, allow_null=True)
     errorCode = serializers.CharField(source="error_code")
     createdDate = serializers.DateTimeField(source="created_at")
 

@@ -2,7 +2,7 @@
 `"success": true` envelope of Zuora's responses."""
 
 from django.contrib.auth.decorators import login_not_required
-from rest_framework import exceptions, generics, pagination, serializers
+from rest_framework import exceptions, generics, metadata, pagination, serializers
 from rest_framework.response import Response
 
 # An id is a positive 64-bit integer; anything longer is not one (and would overflow SQL).
@@ -10,11 +10,21 @@ MAX_ID = 2**63 - 1
 MAX_KEY_LENGTH = 64
 
 
+class PlainMetadata(metadata.SimpleMetadata):
+    """OPTIONS says what an endpoint is and speaks, not which fields each write takes (the
+    schema does): DRF's default would look up an object our key-based views have no
+    `get_object` for."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
 class ApiView(generics.GenericAPIView):
     """An API endpoint: authenticated by token or session (not by the pages' login redirect),
     permissions per method in `perms` (api.permissions)."""
 
     perms: dict[str, tuple[str, ...]] = {}
+    metadata_class = PlainMetadata
 
     @classmethod
     def as_view(cls, **initkwargs):

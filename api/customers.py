@@ -46,9 +46,11 @@ class ChargeSerializer(serializers.ModelSerializer):
     )
     effectiveStartDate = SaneDateField(source="effective_start")
     effectiveEndDate = SaneDateField(source="effective_end", required=False, allow_null=True)
-    chargedThroughDate = serializers.DateField(source="charged_through", read_only=True)
+    chargedThroughDate = serializers.DateField(
+        source="charged_through", read_only=True, allow_null=True
+    )
     replacesChargeNumber = serializers.CharField(
-        source="replaces.number", read_only=True, default=None
+        source="replaces.number", read_only=True, default=None, allow_null=True
     )
 
     class Meta:
@@ -78,7 +80,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         source="renewal_term_months", required=False, min_value=1, max_value=120,
         help_text="Months a renewal adds to the term.",
     )  # fmt: skip
-    cancellationEffectiveDate = serializers.DateField(source="canceled_on", read_only=True)
+    cancellationEffectiveDate = serializers.DateField(
+        source="canceled_on", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Subscription

@@ -44,7 +44,7 @@ class DocumentLineSerializer(serializers.ModelSerializer):
 class DocumentSerializer(serializers.ModelSerializer):
     documentNumber = serializers.CharField(source="number", allow_null=True)
     accountNumber = serializers.CharField(source="account.number")
-    billRunNumber = serializers.CharField(source="bill_run.number", default=None)
+    billRunNumber = serializers.CharField(source="bill_run.number", default=None, allow_null=True)
     documentDate = serializers.DateField(source="document_date")
     targetDate = serializers.DateField(source="target_date", allow_null=True)
     dueDate = serializers.DateField(source="due_date")
