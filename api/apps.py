@@ -6,4 +6,10 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self):
-        from api import schema  # noqa: F401 (registers the bearer token's OpenAPI scheme)
+        from api import (
+            schema,  # noqa: F401 (registers the bearer token's OpenAPI scheme)
+            webhooks,
+        )
+        from billruns import events
+
+        events.connect(webhooks.on_run_event)

@@ -33,14 +33,15 @@ class ApiView(generics.GenericAPIView):
         return login_not_required(super().as_view(**initkwargs))
 
 
-def by_key(queryset, key: str, *, number_field: str = "number"):
-    """The object whose id or number is `key` (DESIGN §10: `/bill-runs/1` or `/bill-runs/BR-…`)."""
+def by_key(queryset, key: str, *, number_field: str | None = "number"):
+    """The object whose id or number is `key` (DESIGN §10: `/bill-runs/1` or `/bill-runs/BR-…`);
+    `number_field` None: objects known by id only."""
     if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise exceptions.NotFound(f"No such object: {key[:MAX_KEY_LENGTH]!r}.")
     if key.isascii() and key.isdigit():
         lookup = {"pk": int(key)} if int(key) <= MAX_ID else None
     else:
-        lookup = {number_field: key}
+        lookup = {number_field: key} if number_field else None
     obj = queryset.filter(**lookup).first() if lookup else None
     if obj is None:
         raise exceptions.NotFound(f"No {queryset.model._meta.verbose_name} {key!r}.")

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import billruns, customers, documents, usage
+from api import billruns, customers, documents, usage, webhook_views
 from api.views import not_found
 
 app_name = "api"
@@ -53,6 +53,18 @@ urlpatterns = [
         "credit-memos/<str:key>/pdf",
         documents.CreditMemoPdfView.as_view(),
         name="credit_memo_pdf",
+    ),
+    path("webhooks", webhook_views.WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<str:key>", webhook_views.WebhookDetailView.as_view(), name="webhook"),
+    path(
+        "webhooks/<str:key>/deliveries",
+        webhook_views.WebhookDeliveriesView.as_view(),
+        name="webhook_deliveries",
+    ),
+    path(
+        "webhook-deliveries/<str:key>/replay",
+        webhook_views.WebhookReplayView.as_view(),
+        name="webhook_replay",
     ),
     # The schema and its documentation page describe the API, hold no data, and are public.
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

@@ -21,5 +21,14 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api-tokens/", api_pages.tokens_view, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", api_pages.revoke_view, name="api_token_revoke"),
+    path("webhooks/", api_pages.webhooks_view, name="webhooks"),
+    path("webhooks/<int:pk>/", api_pages.webhook_detail_view, name="webhook_detail"),
+    path("webhooks/<int:pk>/toggle/", api_pages.webhook_toggle_view, name="webhook_toggle"),
+    path("webhooks/<int:pk>/delete/", api_pages.webhook_delete_view, name="webhook_delete"),
+    path(
+        "webhooks/deliveries/<int:pk>/replay/",
+        api_pages.webhook_replay_view,
+        name="webhook_replay",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -40,14 +40,20 @@ def role(name: str):
             create_permissions(app_config, verbosity=0)
         roles = importlib.import_module("billruns.migrations.0002_roles")
         later = importlib.import_module("billruns.migrations.0005_roles_see_number_sequences")
+        api = importlib.import_module("api.migrations.0003_roles_and_retry_sweep")
         perms = Permission.objects.filter(content_type__app_label__in=roles.APPS + later.APPS)
-        chosen = list(perms.filter(codename__startswith="view_"))
+        api_perms = Permission.objects.filter(content_type__app_label="api")
+        chosen = [
+            *perms.filter(codename__startswith="view_"),
+            *api_perms.filter(codename__in=api.VIEW),
+        ]
         if name == "Billing Operator":
             chosen += [
                 perms.get(content_type__app_label=label, codename=codename)
                 for label, codenames in roles.OPERATOR_EXTRA.items()
                 for codename in codenames
             ]
+            chosen += list(api_perms.filter(codename__in=api.OPERATOR_EXTRA["api"]))
         group.permissions.set(chosen)
     return group
 

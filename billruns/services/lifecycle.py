@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from billruns import leases
+from billruns import events, leases
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun, BillRunEvent
 from invoicing.models import BillingDocument
@@ -53,23 +53,29 @@ class Transition:
     target: str | None  # None: the action leaves the run's status as it is
     verb: str  # "… only Completed runs can be {verb}."
     permission: str = ""  # what a user needs to ask for it from a page
+    event: str = ""  # the outward event it announces once committed (billruns.events)
 
 
 TRANSITIONS: dict[Action, Transition] = {
     Action.CREATE: Transition(("",), BillRun.Status.PENDING, "created", "billruns.add_billrun"),
     Action.START: Transition((BillRun.Status.PENDING,), BillRun.Status.PROCESSING, "started"),
     Action.COMPLETE: Transition(
-        (BillRun.Status.PROCESSING,), BillRun.Status.COMPLETED, "completed"
+        (BillRun.Status.PROCESSING,), BillRun.Status.COMPLETED, "completed", event=events.COMPLETED
     ),
-    Action.FAIL_PLANNING: Transition((BillRun.Status.PENDING,), BillRun.Status.ERROR, "planned"),
+    Action.FAIL_PLANNING: Transition(
+        (BillRun.Status.PENDING,), BillRun.Status.ERROR, "planned", event=events.ERROR
+    ),
     # Chunks are billed (claimed, and counted done) only while their run is Processing.
     Action.BILL_CHUNK: Transition((BillRun.Status.PROCESSING,), None, "billed"),
-    Action.FAIL: Transition((BillRun.Status.PROCESSING,), BillRun.Status.ERROR, "failed"),
+    Action.FAIL: Transition(
+        (BillRun.Status.PROCESSING,), BillRun.Status.ERROR, "failed", event=events.ERROR
+    ),
     Action.TERMINATE: Transition(
         (BillRun.Status.PROCESSING,),
         BillRun.Status.COMPLETED,
         "terminated",
         "billruns.terminate_billrun",
+        event=events.COMPLETED,
     ),
     # From PostInProgress: asked again, the posting goes on where it stopped.
     Action.POST: Transition(
@@ -79,7 +85,7 @@ TRANSITIONS: dict[Action, Transition] = {
         "billruns.post_billrun",
     ),
     Action.FINISH_POSTING: Transition(
-        (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.POSTED, "posted"
+        (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.POSTED, "posted", event=events.POSTED
     ),
     Action.STOP_POSTING: Transition(
         (BillRun.Status.POST_IN_PROGRESS,), BillRun.Status.COMPLETED, "stopped"
@@ -215,6 +221,7 @@ def move(
             now=now,
             message=message,
         )
+        events.announce(transition.event, run.pk)
     run.status = target
     return True
 

@@ -1,0 +1,199 @@
+"""Webhooks (DESIGN §10): a run's events POSTed to the endpoints operators registered, signed,
+sent from a worker after the run's transition commits, retried with backoff for a day, every
+attempt recorded, any delivery replayable.
+
+Signature: header `Billcycle-Signature: t=<unix seconds>,v1=<hex>`, where hex is the
+HMAC-SHA256 of `"<t>.<body>"` with the endpoint's secret (docs/api.md shows the receiver's
+side). The body is stored as sent, so a replay carries the same bytes and a new timestamp.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.tasks import async_task
+from rest_framework.utils.encoders import JSONEncoder
+
+from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from billruns import events
+from billruns.models import BillRun
+from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+TIMEOUT_SECONDS = 10
+RETRY_FOR = dt.timedelta(days=1)
+FIRST_RETRY = dt.timedelta(seconds=30)
+LONGEST_WAIT = dt.timedelta(hours=4)
+# A claimed attempt that never recorded its outcome (the worker died) is due again after this.
+CLAIM = dt.timedelta(minutes=2)
+EXCERPT = 500
+USER_AGENT = "Billcycle-Webhooks/1"
+
+
+class WebhookError(DomainError):
+    """An endpoint that cannot be registered, or a delivery that cannot be replayed."""
+
+
+def check_events(names) -> list[str]:
+    if not isinstance(names, list) or not names:
+        raise WebhookError(f"Choose at least one event: {', '.join(events.EVENTS)}.")
+    unknown = [name for name in names if name not in events.EVENTS]
+    if unknown:
+        raise WebhookError(f"Unknown event {unknown[0]!r}: use {', '.join(events.EVENTS)}.")
+    return [name for name in events.EVENTS if name in names]
+
+
+def webhook_endpoint_create(*, url: str, events: list[str], description: str = "", acting_user):
+    endpoint = WebhookEndpoint(
+        url=url, events=check_events(events), description=description, created_by=acting_user
+    )
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s after the first failure, doubling: 1, 2, 4 … minutes, at most 4 hours apart."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+def on_run_event(event: str, run_id: int) -> None:
+    """billruns.events listener: one delivery per enabled endpoint that wants the event."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(enabled=True)
+        if event in endpoint.events
+    ]
+    if not endpoints:
+        return
+    from api.billruns import bill_runs
+
+    run = bill_runs().filter(pk=run_id).first()
+    if run is None:
+        return
+    body = event_body(event, run)
+    with transaction.atomic():
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(endpoint=endpoint, event=event, body=body) for endpoint in endpoints]
+        )
+        for delivery in deliveries:
+            enqueue(delivery)
+
+
+def event_body(event: str, run: BillRun) -> str:
+    from api.billruns import BillRunSerializer
+
+    payload = {
+        "eventId": str(uuid.uuid4()),
+        "event": event,
+        "createdDate": timezone.now().isoformat(),
+        "data": BillRunSerializer(run).data,
+    }
+    return json.dumps(payload, cls=JSONEncoder, separators=(",", ":"))
+
+
+def enqueue(delivery: WebhookDelivery) -> None:
+    transaction.on_commit(lambda: async_task("api.tasks.deliver_webhook", delivery.pk))
+
+
+def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDelivery | None:
+    """One attempt, if the delivery is still Pending and due; None when another worker has
+    it or nothing is left to do. The POST happens outside any transaction."""
+    now = now or timezone.now()
+    due = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+    due = due.exclude(next_attempt_at__gt=now)
+    if not due.update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM):
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    status_code, excerpt, error, elapsed_ms = _post(delivery)
+    finished = timezone.now()
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        at=now,
+        status_code=status_code,
+        response_ms=elapsed_ms,
+        error=error[:EXCERPT],
+        response_excerpt=excerpt[:EXCERPT],
+    )
+    if status_code is not None and 200 <= status_code < 300:
+        outcome = {"status": WebhookDelivery.Status.SUCCEEDED, "delivered_at": finished}
+        outcome["next_attempt_at"] = None
+    elif finished - delivery.created_at >= RETRY_FOR:
+        outcome = {"status": WebhookDelivery.Status.FAILED, "next_attempt_at": None}
+    else:
+        outcome = {"next_attempt_at": finished + backoff(delivery.attempts)}
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**outcome)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        delivery.endpoint.url,
+        data=delivery.body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Billcycle-Event": delivery.event,
+            "Billcycle-Delivery": str(delivery.pk),
+            "Billcycle-Signature": sign(delivery.endpoint.secret, timestamp, delivery.body),
+        },
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            excerpt = response.read(EXCERPT).decode("utf-8", "replace")
+            return response.status, excerpt, "", _ms(started)
+    except urllib.error.HTTPError as error:
+        excerpt = error.read(EXCERPT).decode("utf-8", "replace") if error.fp else ""
+        return error.code, excerpt, "", _ms(started)
+    except Exception as error:  # refused, timed out, bad TLS, bad URL: all worth a retry
+        return None, "", f"{type(error).__name__}: {error}", _ms(started)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def retry_due(*, now: dt.datetime | None = None) -> int:
+    """Queue every Pending delivery whose next attempt is due (the once-a-minute sweep)."""
+    now = now or timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for delivery_id in due:
+        async_task("api.tasks.deliver_webhook", delivery_id)
+    return len(due)
+
+
+def replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """The same event, same body, to the same endpoint again, as a new delivery."""
+    if not delivery.endpoint.enabled:
+        raise WebhookError(f"{delivery.endpoint} is disabled: enable it to replay deliveries.")
+    with transaction.atomic():
+        again = WebhookDelivery.objects.create(
+            endpoint=delivery.endpoint, event=delivery.event, body=delivery.body, replay_of=delivery
+        )
+        enqueue(again)
+    return again
