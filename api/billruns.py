@@ -5,6 +5,7 @@ terms a request asks for become a `RunTerms` and go to the same service as the n
 """
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -265,7 +266,18 @@ class BillRunListView(ApiView):
         return bill_runs()
 
     @extend_schema(
-        operation_id="listBillRuns", responses={200: BillRunSerializer(many=True), **refusals()}
+        operation_id="listBillRuns",
+        parameters=[
+            OpenApiParameter("q", str, description="Part of the number or name."),
+            OpenApiParameter("status", str, enum=BillRun.Status.values),
+            OpenApiParameter("run_type", str, enum=BillRun.RunType.values),
+            OpenApiParameter("has_failures", bool),
+            *(
+                OpenApiParameter(name, OpenApiTypes.DATE)
+                for name in ("created_after", "created_before", "target_after", "target_before")
+            ),
+        ],
+        responses={200: BillRunSerializer(many=True), **refusals()},
     )
     def get(self, request):
         filterset = ApiBillRunFilter(request.query_params, queryset=self.get_queryset())

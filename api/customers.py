@@ -138,7 +138,9 @@ class AccountListView(ApiView):
     pagination_class = CursorPage
 
     @extend_schema(
-        operation_id="listAccounts", responses={200: AccountSerializer(many=True), **refusals()}
+        operation_id="listAccounts",
+        parameters=[OpenApiParameter("status", str, enum=Account.Status.values)],
+        responses={200: AccountSerializer(many=True), **refusals()},
     )
     def get(self, request):
         accounts = Account.objects.order_by()
