@@ -231,10 +231,7 @@ def add_charge(*, subscription: Subscription, acting_user=None, **fields) -> Cha
         start = fields.get("effective_start")
         if start is None:
             raise AmendmentError("A charge needs the day it starts.")
-        if start < subscription.term_start:
-            raise AmendmentError(
-                f"{start} is before {subscription}'s start on {subscription.term_start}."
-            )
+        check_charge_start(start, term_start=subscription.term_start, of=str(subscription))
         charge = Charge(subscription=subscription, account_id=subscription.account_id, **fields)
         _save_valid(charge)
         _amend(
@@ -249,6 +246,12 @@ def add_charge(*, subscription: Subscription, acting_user=None, **fields) -> Cha
             },
         )
     return charge
+
+
+def check_charge_start(start: dt.date, *, term_start: dt.date, of: str) -> None:
+    """A charge starts on or after its subscription does (`of`: how to name the subscription)."""
+    if start < term_start:
+        raise AmendmentError(f"{start} is before {of}'s start on {term_start}.")
 
 
 def _lock_charge(charge: Charge) -> Charge:

@@ -126,6 +126,16 @@ INSERTED_TYPES = (
 )  # fmt: skip
 
 
+def usage_keys_stored(keys: set[str]) -> set[str]:
+    """Which of these unique keys are already taken (one IN lookup per 500 keys)."""
+    taken: set[str] = set()
+    for chunk in batched(sorted(keys), LOOKUP_CHUNK):
+        taken.update(
+            UsageRecord.objects.filter(unique_key__in=chunk).values_list("unique_key", flat=True)
+        )
+    return taken
+
+
 def usage_records_store(*, records: Sequence[NewUsage], source: str) -> set[str]:
     """Store the records whose key is new, in one transaction; return the keys stored. A key
     already taken (by an earlier request, or a concurrent one that commits first) is skipped by

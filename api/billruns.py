@@ -4,6 +4,8 @@ Field names and words are Zuora's (`billRunNumber`, `chargeTypeToExclude`, `AllB
 terms a request asks for become a `RunTerms` and go to the same service as the new run form.
 """
 
+import hashlib
+
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -12,7 +14,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from accounts.models import BATCHES, Account
 from api.common import ApiView, CursorPage, SuccessSerializer, by_key, success
@@ -72,12 +74,10 @@ class BillRunCreateSerializer(serializers.Serializer):
         if not value:
             return None
         key = value[0]["accountId"]
-        number = key.upper()
-        lookup = {"pk": int(key)} if key.isascii() and key.isdigit() and len(key) < 19 else {}
-        account = Account.objects.filter(**(lookup or {"number": number})).first()
-        if account is None:
-            raise serializers.ValidationError(f"No account {key!r}.")
-        return account
+        try:
+            return by_key(Account.objects.all(), key)
+        except exceptions.NotFound:
+            raise serializers.ValidationError(f"No account {key!r}.") from None
 
     def validate(self, data: dict) -> dict:
         batches = data.get("batches") or []
@@ -233,6 +233,10 @@ def bill_run_answer(run: BillRun, *, status: int = 200):
 
 
 def idempotency_key(request) -> str | None:
+    """The run's stored key for the request's Idempotency-Key: the client's key belongs to its
+    user (two users may use the same words) and never meets the keys Billcycle makes itself
+    (a schedule's `schedule-3-2026-12-01`, a retry's), so it is stored as
+    `api:<user id>:<SHA-256 of the key>`, which also fits the column whatever the key."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -244,7 +248,8 @@ def idempotency_key(request) -> str | None:
                 ]
             }
         )
-    return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"api:{request.user.pk}:{digest}"
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -301,7 +306,8 @@ class BillRunListView(ApiView):
         run = services.create_bill_run(
             terms=serializer.validated_data["terms"], acting_user=request.user, idempotency_key=key
         )
-        return bill_run_answer(by_key(bill_runs(), str(run.pk)), status=201)
+        created = getattr(run, "just_created", False)
+        return bill_run_answer(by_key(bill_runs(), str(run.pk)), status=201 if created else 200)
 
 
 class BillRunDetailView(ApiView):

@@ -61,6 +61,16 @@ class CursorPage(pagination.CursorPagination):
     max_page_size = 1000
     page_size_query_param = "pageSize"
 
+    def decode_cursor(self, request):
+        """DRF's, refusing a forged position: our ordering is by id, so a position is an id."""
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor is not None else None
+        if position is not None and not (
+            position.isascii() and position.isdigit() and int(position) <= MAX_ID
+        ):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
     def get_paginated_response(self, data):
         return success(
             {

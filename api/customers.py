@@ -218,6 +218,10 @@ class SubscriptionListView(ApiView):
         account = values.pop("accountNumber")
         charge_values = values.pop("charges", [])
         subscription = create_valid(Subscription(account=account, **values))
+        for fields in charge_values:
+            services.check_charge_start(
+                fields["effective_start"], term_start=subscription.term_start, of="the subscription"
+            )
         new_charges = [
             create_valid(
                 Charge(subscription=subscription, account=account, **fields),

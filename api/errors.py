@@ -5,6 +5,7 @@ Domain refusals are 4xx, never 500: an illegal transition is 409, any other `Dom
 """
 
 from django.core import exceptions as django_exceptions
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,6 +30,13 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, Http404 | django_exceptions.ObjectDoesNotExist):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, IntegrityError):
+        # A row the request refers to changed meanwhile (a charge deleted while its usage
+        # came in): nothing was written; the same request again gets a definite answer.
+        exc = Conflict(
+            "The data changed while the request was handled; nothing was written. Send it again.",
+            code="concurrent_change",
+        )
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = failure(reasons(exc))

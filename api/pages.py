@@ -75,12 +75,16 @@ def webhooks_view(request):
             else:
                 messages.success(request, f"Endpoint {endpoint.url} registered.")
                 return redirect(endpoint)
+    can_change = request.user.has_perm("api.change_webhookendpoint")
     return render(
         request,
         "api/webhook_list.html",
         {
             "form": form,
-            "endpoints": WebhookEndpoint.objects.all(),
+            "endpoints": [
+                (endpoint, endpoint.url if can_change else webhooks.display_url(endpoint.url))
+                for endpoint in WebhookEndpoint.objects.all()
+            ],
             "can_add": request.user.has_perm("api.add_webhookendpoint"),
             "section": "webhooks",
         },
@@ -95,13 +99,15 @@ def webhook_detail_view(request, pk):
     by_delivery: dict[int, list] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
+    can_change = request.user.has_perm("api.change_webhookendpoint")
     return render(
         request,
         "api/webhook_detail.html",
         {
             "endpoint": endpoint,
+            "url": endpoint.url if can_change else webhooks.display_url(endpoint.url),
             "deliveries": [(d, by_delivery.get(d.pk, [])) for d in deliveries],
-            "can_change": request.user.has_perm("api.change_webhookendpoint"),
+            "can_change": can_change,
             "can_delete": request.user.has_perm("api.delete_webhookendpoint"),
             "section": "webhooks",
         },

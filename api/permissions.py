@@ -8,7 +8,8 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 class ModelPermissions(permissions.BasePermission):
     """Each view names the Django permissions each method needs in `perms`
     (`{"GET": ("billruns.view_billrun",), "POST": ("billruns.add_billrun",)}`; HEAD and
-    OPTIONS need what GET needs). A method the view does not name is left to DRF's 405."""
+    OPTIONS need what GET needs). A method the view has no handler for is left to DRF's 405;
+    a handler with no permissions named is refused."""
 
     def has_permission(self, request, view):
         user = request.user
@@ -17,7 +18,10 @@ class ModelPermissions(permissions.BasePermission):
         method = "GET" if request.method in READ_METHODS else request.method
         needed = getattr(view, "perms", {}).get(method)
         if needed is None:
-            return True  # no handler for it: dispatch answers 405
+            if request.method == "OPTIONS" or not hasattr(view, request.method.lower()):
+                return True  # OPTIONS describes; no handler: dispatch answers 405
+            # A handler nobody named a permission for is closed, not open.
+            raise exceptions.PermissionDenied(f"{request.method} needs a permission.")
         missing = [perm for perm in needed if not user.has_perm(perm)]
         if missing:
             raise exceptions.PermissionDenied(

@@ -13,9 +13,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts.imports.values import parse_date, parse_decimal
-from accounts.usage import NewUsage, UsageReferences, usage_records_store
-from api.common import ApiView, success
+from accounts.usage import NewUsage, UsageReferences, usage_keys_stored, usage_records_store
+from api.common import ApiView, ErrorReasonSerializer, success
 from api.errors import refusals
+from api.fields import sane_date
 
 MAX_RECORDS = 1_000
 KEY_LENGTH = 255
@@ -41,16 +42,10 @@ class UsageRequestSerializer(serializers.Serializer):
     data = UsageRecordSerializer(many=True, max_length=MAX_RECORDS)
 
 
-class UsageReasonSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
 class UsageResultSerializer(serializers.Serializer):
     uniqueKey = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=[ACCEPTED, DUPLICATE, REJECTED])
-    reasons = UsageReasonSerializer(many=True)
+    reasons = ErrorReasonSerializer(many=True)
 
 
 class UsageAnswerSerializer(serializers.Serializer):
@@ -106,6 +101,12 @@ def _check(record, seen: set[str]) -> tuple[str | None, tuple | None, list[dict]
     if isinstance(usage_date, str):
         reasons.append(_reason("invalid", "usageDate", "must be a date as YYYY-MM-DD"))
         usage_date = None
+    else:
+        try:
+            sane_date(usage_date)
+        except serializers.ValidationError as error:
+            reasons.append(_reason("invalid", "usageDate", str(error.detail[0])))
+            usage_date = None
     if key is not None and key in seen:
         reasons.append(_reason("duplicate_in_request", "uniqueKey", "is used twice in the request"))
     elif key is not None:
@@ -136,9 +137,15 @@ class UsageView(ApiView):
             {values[0] for _, values, _ in checked if values and values[0]},
             {values[1] for _, values, _ in checked if values and values[1]},
         )
+        # A key already stored is a Duplicate whatever the record says now (its charge may
+        # have ended since): re-sending must never turn stored records into rejections.
+        stored_before = usage_keys_stored({key for key, _, _ in checked if key})
         results: list[dict] = []
         new: list[NewUsage] = []
         for key, values, reasons in checked:
+            if key in stored_before:
+                results.append({"uniqueKey": key, "status": DUPLICATE, "reasons": []})
+                continue
             if values is not None and values[0] and values[1]:
                 account_id, charge, refused = references.refusals(values[0], values[1], values[3])
                 reasons += [

@@ -78,11 +78,13 @@ class WebhookListView(ApiView):
 
     @staticmethod
     def redacted(request, endpoints, *, many=False):
-        """The secret only for those who may change endpoints, as on the pages."""
+        """The secret, and what may be a credential in the URL, only for those who may change
+        endpoints, as on the pages."""
         data = WebhookEndpointSerializer(endpoints, many=many).data
         if not request.user.has_perm("api.change_webhookendpoint"):
             for row in data if many else [data]:
                 row["secret"] = ""
+                row["url"] = webhooks.display_url(row["url"])
         return data
 
 
@@ -122,7 +124,13 @@ class WebhookDeliveriesView(ApiView):
         endpoint = by_key(WebhookEndpoint.objects.all(), key, number_field=None)
         deliveries = endpoint.deliveries.prefetch_related("attempt_log")
         page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        data = WebhookDeliverySerializer(page, many=True).data
+        if not request.user.has_perm("api.change_webhookendpoint"):
+            # What the endpoint answered may echo what only operators should read.
+            for delivery in data:
+                for attempt in delivery["attemptLog"]:
+                    attempt["responseExcerpt"] = ""
+        return self.get_paginated_response(data)
 
 
 class WebhookReplayView(ApiView):

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -90,8 +91,13 @@ def on_run_event(event: str, run_id: int) -> None:
         return
     body = event_body(event, run)
     with transaction.atomic():
+        # Due at once: if the queued task is lost, the sweep sends it within a minute.
+        now = timezone.now()
         deliveries = WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(endpoint=endpoint, event=event, body=body) for endpoint in endpoints]
+            [
+                WebhookDelivery(endpoint=endpoint, event=event, body=body, next_attempt_at=now)
+                for endpoint in endpoints
+            ]
         )
         for delivery in deliveries:
             enqueue(delivery)
@@ -160,7 +166,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
             excerpt = response.read(EXCERPT).decode("utf-8", "replace")
             return response.status, excerpt, "", _ms(started)
     except urllib.error.HTTPError as error:
@@ -168,6 +174,27 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
         return error.code, excerpt, "", _ms(started)
     except Exception as error:  # refused, timed out, bad TLS, bad URL: all worth a retry
         return None, "", f"{type(error).__name__}: {error}", _ms(started)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is the endpoint's answer, not an instruction: following it would re-send the
+    event as a bodiless GET and could count that as delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def display_url(url: str) -> str:
+    """The URL without what may be a credential (user:password@, the query string): what
+    those who may not change endpoints see."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _ms(started: float) -> int:
@@ -193,7 +220,11 @@ def replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
         raise WebhookError(f"{delivery.endpoint} is disabled: enable it to replay deliveries.")
     with transaction.atomic():
         again = WebhookDelivery.objects.create(
-            endpoint=delivery.endpoint, event=delivery.event, body=delivery.body, replay_of=delivery
+            endpoint=delivery.endpoint,
+            event=delivery.event,
+            body=delivery.body,
+            replay_of=delivery,
+            next_attempt_at=timezone.now(),
         )
         enqueue(again)
     return again

@@ -67,17 +67,21 @@ def send_run_finished(run: BillRun) -> bool:
     return True
 
 
-def send_run_documents(run: BillRun, *, resend: bool = False) -> int:
-    """Email every posted, not yet emailed document of the run to its bill-to address (with
-    `resend`, the emailed ones again too)."""
+def documents_to_email(run: BillRun, *, resend: bool = False):
+    """The run's posted documents that go to their bill-to contacts: not yet emailed (with
+    `resend`, those too), with an address, and no zero-amount invoice when the run says so."""
     documents = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.POSTED)
     if not resend:
         documents = documents.filter(emailed_at__isnull=True)
-    documents = (
-        documents.exclude(account__bill_to_email="").select_related("account").order_by("id")
-    )
+    documents = documents.exclude(account__bill_to_email="")
     if run.no_email_for_zero_amount:
         documents = documents.exclude(kind=BillingDocument.Kind.INVOICE, amount=0)
+    return documents
+
+
+def send_run_documents(run: BillRun, *, resend: bool = False) -> int:
+    """Email every document `documents_to_email` selects, each with its PDF."""
+    documents = documents_to_email(run, resend=resend).select_related("account").order_by("id")
     return sum(
         _send_documents(batch)
         for batch in batched(documents.iterator(chunk_size=EMAIL_BATCH), EMAIL_BATCH)

@@ -386,7 +386,12 @@ def _read_charges(
         .order_by()
         .values_list("id", *SUBSCRIPTION_FIELDS)
     }
-    rows = [(*row, *terms[row[SUBSCRIPTION_ID_AT]]) for row in charge_rows]
+    # A subscription deleted between the two reads (the admin) takes its charges with it.
+    rows = [
+        (*row, *found)
+        for row in charge_rows
+        if (found := terms.get(row[SUBSCRIPTION_ID_AT])) is not None
+    ]
     target_date = run.target_date
     renewals = changes.renewals(
         (

@@ -57,4 +57,7 @@ def create_bill_run(
         )
         if enqueue:
             transaction.on_commit(lambda: async_task("billruns.tasks.start_bill_run", run.pk))
+    # Only the run this call saved says so (a repeat returns the first run without it): the
+    # API answers 201 for it and 200 for a repeat, racing repeats included.
+    run.just_created = True
     return run

@@ -4,6 +4,7 @@
 from django.db import transaction
 from django_q.tasks import async_task
 
+from billruns.emails import documents_to_email
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun
 from billruns.services.lifecycle import record
@@ -19,11 +20,7 @@ def email_bill_run(*, run: BillRun, acting_user, resend: bool = False) -> int:
         raise IllegalTransition(
             f"{run.number} has no posted document: only posted documents are emailed."
         )
-    due = posted if resend else posted.filter(emailed_at__isnull=True)
-    due = due.exclude(account__bill_to_email="")
-    if run.no_email_for_zero_amount:
-        due = due.exclude(kind=BillingDocument.Kind.INVOICE, amount=0)
-    count = due.count()
+    count = documents_to_email(run, resend=resend).count()
     with transaction.atomic():
         record(
             run,

@@ -31,7 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from accounts.models import Account, Charge, Subscription, UsageRecord
 from accounts.services import accounts_bulk_create
-from api.services import api_token_create
+from api.services import api_token_create, api_token_revoke
 
 BENCH_USER = "bench-usage"
 
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         if not 1 <= batch <= 1000 or records < clients * batch or clients < 1:
             raise CommandError("Use --batch 1..1000 and at least one batch per client.")
         charges = self._charges(accounts)
-        key = self._token()
+        token, key = self._token()
         run_id = uuid.uuid4().hex[:8]
         per_client = records // clients // batch
         bodies = [[] for _ in range(clients)]
@@ -121,6 +121,7 @@ class Command(BaseCommand):
         finally:
             server.terminate()
             server.wait(timeout=30)
+            api_token_revoke(token=token)
 
     def _send(self, port, key, bodies, label) -> dict:
         barrier = multiprocessing.Barrier(len(bodies) + 1)
@@ -196,10 +197,11 @@ class Command(BaseCommand):
         )
         return existing + [(c.account.number, c.number) for c in new_charges]
 
-    def _token(self) -> str:
+    def _token(self):
+        """A token of a bench operator, revoked when the benchmark ends."""
         user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
         user.groups.add(Group.objects.get(name="Billing Operator"))
-        return api_token_create(user=user, name="bench_usage")[1]
+        return api_token_create(user=user, name="bench_usage")
 
     def _serve(self, port: int, workers: int, threads: int) -> subprocess.Popen:
         database = settings.DATABASES["default"]
