@@ -41,14 +41,9 @@ class UsageReferences:
         self.charges: dict[str, ChargeRef | None] = {}
 
     def load(self, account_numbers: set[str], charge_numbers: set[str]) -> None:
-        new_accounts = [n for n in account_numbers if n not in self.accounts]
-        for chunk in batched(new_accounts, LOOKUP_CHUNK):
-            self.accounts.update(dict.fromkeys(chunk))
-            self.accounts.update(
-                Account.objects.using(self.using)
-                .filter(number__in=chunk)
-                .values_list("number", "id")
-            )
+        """Charges first: each names its account's number and id, so the accounts are looked
+        up only for numbers no loaded charge belongs to (none, when every record names its
+        charge's own account)."""
         new_charges = [n for n in charge_numbers if n not in self.charges]
         for chunk in batched(new_charges, LOOKUP_CHUNK):
             self.charges.update(dict.fromkeys(chunk))
@@ -66,7 +61,16 @@ class UsageReferences:
                 )  # fmt: skip
             )
             for number, *ref in rows:
-                self.charges[number] = ChargeRef(*ref)
+                charge = self.charges[number] = ChargeRef(*ref)
+                self.accounts.setdefault(charge.account_number, charge.account_id)
+        new_accounts = [n for n in account_numbers if n not in self.accounts]
+        for chunk in batched(new_accounts, LOOKUP_CHUNK):
+            self.accounts.update(dict.fromkeys(chunk))
+            self.accounts.update(
+                Account.objects.using(self.using)
+                .filter(number__in=chunk)
+                .values_list("number", "id")
+            )
 
     def refusals(
         self, account_number: str, charge_number: str, usage_date: dt.date | None

@@ -11,11 +11,16 @@ from billruns.terms import MAX_YEARS_AHEAD
 EARLIEST = dt.date(2000, 1, 1)
 
 
-def sane_date(value: dt.date) -> dt.date:
+def date_window() -> tuple[dt.date, dt.date]:
+    """The first and last date a request may send: 2000-01-01 to ten years from today."""
     today = timezone.localdate()
-    latest = today.replace(year=today.year + MAX_YEARS_AHEAD, day=min(today.day, 28))
-    if not EARLIEST <= value <= latest:
-        raise serializers.ValidationError(f"Use a date from {EARLIEST} to {latest}.")
+    return EARLIEST, today.replace(year=today.year + MAX_YEARS_AHEAD, day=min(today.day, 28))
+
+
+def sane_date(value: dt.date) -> dt.date:
+    earliest, latest = date_window()
+    if not earliest <= value <= latest:
+        raise serializers.ValidationError(f"Use a date from {earliest} to {latest}.")
     return value
 
 

@@ -7,6 +7,7 @@ serializer per record: a thousand serializers cost more than the write (this is 
 pipeline's hot path), and the checks are the CSV import's own (`accounts.usage`).
 """
 
+import datetime as dt
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema
@@ -16,7 +17,7 @@ from accounts.imports.values import parse_date, parse_decimal
 from accounts.usage import NewUsage, UsageReferences, usage_keys_stored, usage_records_store
 from api.common import ApiView, ErrorReasonSerializer, success
 from api.errors import refusals
-from api.fields import sane_date
+from api.fields import date_window
 
 MAX_RECORDS = 1_000
 KEY_LENGTH = 255
@@ -75,7 +76,9 @@ def _reason(code: str, field: str, message: str) -> dict:
     return {"code": code, "field": field, "message": f"{field} {message}"}
 
 
-def _check(record, seen: set[str]) -> tuple[str | None, tuple | None, list[dict]]:
+def _check(
+    record, seen: set[str], window: tuple[dt.date, dt.date]
+) -> tuple[str | None, tuple | None, list[dict]]:
     """The record's key, its parsed (account, charge, quantity, date) and its reasons."""
     if not isinstance(record, dict):
         return None, None, [{"code": "invalid", "message": "A record is a JSON object."}]
@@ -101,12 +104,11 @@ def _check(record, seen: set[str]) -> tuple[str | None, tuple | None, list[dict]
     if isinstance(usage_date, str):
         reasons.append(_reason("invalid", "usageDate", "must be a date as YYYY-MM-DD"))
         usage_date = None
-    else:
-        try:
-            sane_date(usage_date)
-        except serializers.ValidationError as error:
-            reasons.append(_reason("invalid", "usageDate", str(error.detail[0])))
-            usage_date = None
+    elif not window[0] <= usage_date <= window[1]:
+        reasons.append(
+            _reason("invalid", "usageDate", f"Use a date from {window[0]} to {window[1]}.")
+        )
+        usage_date = None
     if key is not None and key in seen:
         reasons.append(_reason("duplicate_in_request", "uniqueKey", "is used twice in the request"))
     elif key is not None:
@@ -131,21 +133,16 @@ class UsageView(ApiView):
                 {"data": [f'Send {{"data": [...]}} with 1 to {MAX_RECORDS:,} records.']}
             )
         seen: set[str] = set()
-        checked = [_check(record, seen) for record in data]
+        window = date_window()
+        checked = [_check(record, seen, window) for record in data]
         references = UsageReferences()
         references.load(
             {values[0] for _, values, _ in checked if values and values[0]},
             {values[1] for _, values, _ in checked if values and values[1]},
         )
-        # A key already stored is a Duplicate whatever the record says now (its charge may
-        # have ended since): re-sending must never turn stored records into rejections.
-        stored_before = usage_keys_stored({key for key, _, _ in checked if key})
         results: list[dict] = []
         new: list[NewUsage] = []
         for key, values, reasons in checked:
-            if key in stored_before:
-                results.append({"uniqueKey": key, "status": DUPLICATE, "reasons": []})
-                continue
             if values is not None and values[0] and values[1]:
                 account_id, charge, refused = references.refusals(values[0], values[1], values[3])
                 reasons += [
@@ -156,6 +153,14 @@ class UsageView(ApiView):
             results.append(
                 {"uniqueKey": key, "status": REJECTED if reasons else ACCEPTED, "reasons": reasons}
             )
+        # A key already stored is a Duplicate whatever its record says now (its charge may have
+        # ended since): re-sending must never turn stored records into rejections. Only the
+        # rejected keys need the lookup; the insert tells the accepted ones apart.
+        rejected = {r["uniqueKey"] for r in results if r["status"] == REJECTED and r["uniqueKey"]}
+        if rejected and (stored_before := usage_keys_stored(rejected)):
+            for result in results:
+                if result["uniqueKey"] in stored_before:
+                    result.update(status=DUPLICATE, reasons=[])
         stored = usage_records_store(records=new, source=f"API {request.user.get_username()}"[:255])
         for result in results:
             if result["status"] == ACCEPTED and result["uniqueKey"] not in stored:

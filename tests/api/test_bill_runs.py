@@ -97,6 +97,23 @@ def test_a_single_account_run_from_an_account_filter(billed):
     assert body.json()["batches"] == []
 
 
+def test_the_fast_representation_equals_drfs_own(billed, run_now):
+    """BillRunSerializer builds its dict by hand for speed: it must say exactly what DRF's
+    field-by-field representation of the declared fields says."""
+    from rest_framework import serializers
+
+    from api.billruns import BillRunSerializer, bill_runs
+
+    ChargeFactory(price=Decimal("12.34"))
+    billed({"billRunFilters": []})
+    run_now()
+    for run in bill_runs():
+        fast = BillRunSerializer(run).data
+        slow = serializers.ModelSerializer.to_representation(BillRunSerializer(run), run)
+        assert fast == slow
+        assert list(fast) == BillRunSerializer.Meta.fields
+
+
 def test_the_same_idempotency_key_makes_one_run(billed):
     ChargeFactory()
     first = billed({"name": "once"}, **{"Idempotency-Key": "feb-2026"})

@@ -225,7 +225,7 @@ class Command(BaseCommand):
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": str(workers),
             "GUNICORN_THREADS": str(threads),
-            "GUNICORN_ACCESS_LOG": "",
+            "GUNICORN_ACCESS_LOG": os.devnull,
             "GUNICORN_MAX_REQUESTS": "0",
         }
         connections.close_all()
