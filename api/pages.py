@@ -18,21 +18,26 @@ from core.errors import DomainError
 DELIVERIES_SHOWN = 50
 
 
+NEW_KEY = "api_new_token_key"
+
+
 @never_cache  # the new key is on this page once; Back must not show it again
 def tokens_view(request):
-    new_key = None
+    """Post, redirect, get: the new key rides in the session to the one page that shows it and
+    is gone from there, so reloading neither shows it again nor makes another token."""
     if request.method == "POST":
         form = TokenForm(request.POST)
         if form.is_valid():
             try:
-                token, new_key = services.api_token_create(
+                token, key = services.api_token_create(
                     user=request.user, name=form.cleaned_data["name"]
                 )
             except DomainError as error:
                 form.add_error("name", str(error))
             else:
+                request.session[NEW_KEY] = key
                 messages.success(request, f"Token “{token.name}” created.")
-                form = TokenForm()
+                return redirect("api_tokens")
     else:
         form = TokenForm()
     return render(
@@ -40,7 +45,7 @@ def tokens_view(request):
         "api/token_list.html",
         {
             "form": form,
-            "new_key": new_key,
+            "new_key": request.session.pop(NEW_KEY, None),
             "tokens": ApiToken.objects.filter(user=request.user),
             "section": "tokens",
         },

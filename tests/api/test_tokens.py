@@ -107,7 +107,8 @@ def test_the_command_refuses_bad_input_in_one_line(operator, args, message):
 
 def test_the_tokens_page_shows_a_new_key_once_and_revokes(client, operator):
     client.force_login(operator)
-    response = client.post("/api-tokens/", {"name": "CRM sync"})
+    response = client.post("/api-tokens/", {"name": "CRM sync"}, follow=True)
+    assert response.redirect_chain == [("/api-tokens/", 302)]
     key = response.context["new_key"]
     assert key in response.content.decode()
     assert bearer(key).get(RUNS).status_code == 200

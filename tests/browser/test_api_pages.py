@@ -43,6 +43,7 @@ def test_an_operator_makes_a_token_uses_it_and_revokes_it(
     expect(page.get_by_role("row", name="CRM sync")).to_contain_text("Revoked")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
+    refused.value.close()
     assert refused.value.code == 401
 
 
