@@ -237,13 +237,15 @@ class Command(BaseCommand):
             stderr=subprocess.DEVNULL,
         )
         for _ in range(300):
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 probe.request("GET", "/healthz")
                 if probe.getresponse().status == 200:
                     return server
             except OSError:
                 pass
+            finally:
+                probe.close()
             if server.poll() is not None:
                 raise CommandError("gunicorn did not start.")
             time.sleep(0.2)
