@@ -33,8 +33,9 @@ cluster: $(STAMP)
 
 test: test-sqlite test-postgres test-faults
 
+# One pytest process per core (pytest-xdist; each has its own test database).
 test-sqlite: $(STAMP)
-	$(PY) -m pytest --ignore=tests/postgres --ignore=tests/faults
+	$(PY) -m pytest -n auto --ignore=tests/postgres --ignore=tests/faults
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/postgres
