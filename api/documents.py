@@ -4,7 +4,8 @@ PDF, filtered as on the Documents page (DESIGN §10)."""
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import renderers, serializers
+from rest_framework.renderers import JSONRenderer
 
 from api.common import ApiView, CursorPage, by_key, success
 from api.errors import refusals
@@ -16,6 +17,19 @@ from invoicing.selectors import document_detail, document_lines
 KEY = OpenApiParameter(
     "key", str, OpenApiParameter.PATH, description="The id or number (INV… / CM…)."
 )
+
+
+class PdfRenderer(renderers.BaseRenderer):
+    """Lets `Accept: application/pdf` through content negotiation; the view answers the PDF
+    itself."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
 
 
 class ApiDocumentFilter(DocumentFilter):
@@ -119,6 +133,7 @@ def document_views(kind: str, name: str):
 
     class PdfView(ApiView):
         perms = {"GET": ("invoicing.view_billingdocument",)}
+        renderer_classes = [JSONRenderer, PdfRenderer]  # JSON for refusals
 
         @extend_schema(
             operation_id=f"get{name}Pdf",

@@ -126,10 +126,13 @@ class WebhookDeliveriesView(ApiView):
         page = self.paginate_queryset(deliveries)
         data = WebhookDeliverySerializer(page, many=True).data
         if not request.user.has_perm("api.change_webhookendpoint"):
-            # What the endpoint answered may echo what only operators should read.
+            # What the endpoint answered, or the error met reaching it, may echo what only
+            # operators should read (an internal service's page, the URL's credentials).
             for delivery in data:
                 for attempt in delivery["attemptLog"]:
                     attempt["responseExcerpt"] = ""
+                    if attempt["statusCode"] is None:
+                        attempt["error"] = "no answer"
         return self.get_paginated_response(data)
 
 

@@ -7,6 +7,7 @@ HMAC-SHA256 of `"<t>.<body>"` with the endpoint's secret (docs/api.md shows the 
 side). The body is stored as sent, so a replay carries the same bytes and a new timestamp.
 """
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -38,6 +39,9 @@ LONGEST_WAIT = dt.timedelta(hours=4)
 CLAIM = dt.timedelta(minutes=2)
 EXCERPT = 500
 USER_AGENT = "Billcycle-Webhooks/1"
+# Deliveries queued per sweep: while workers are busy with chunks a due delivery is queued
+# again each minute (its task is a no-op once another has claimed it), so keep that bounded.
+SWEEP_LIMIT = 200
 
 
 class WebhookError(DomainError):
@@ -54,6 +58,8 @@ def check_events(names) -> list[str]:
 
 
 def webhook_endpoint_create(*, url: str, events: list[str], description: str = "", acting_user):
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise WebhookError("A webhook URL starts with https:// (or http:// on a private network).")
     endpoint = WebhookEndpoint(
         url=url, events=check_events(events), description=description, created_by=acting_user
     )
@@ -120,23 +126,30 @@ def enqueue(delivery: WebhookDelivery) -> None:
 
 
 def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDelivery | None:
-    """One attempt, if the delivery is still Pending and due; None when another worker has
-    it or nothing is left to do. The POST happens outside any transaction."""
+    """One attempt, if the delivery is still Pending and due and its endpoint enabled; None
+    when another worker has it or nothing is left to do. The POST happens outside any
+    transaction; whatever it meets, the attempt and its outcome are recorded, and only by the
+    worker whose claim still holds (the attempt number it claimed)."""
     now = now or timezone.now()
-    due = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-    due = due.exclude(next_attempt_at__gt=now)
+    due = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, endpoint__enabled=True
+    ).exclude(next_attempt_at__gt=now)
     if not due.update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM):
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    status_code, excerpt, error, elapsed_ms = _post(delivery)
+    try:
+        status_code, excerpt, error, elapsed_ms = _post(delivery)
+    except Exception as failure:  # never leave an attempt unrecorded: it would repeat forever
+        status_code, excerpt, elapsed_ms = None, "", 0
+        error = f"{type(failure).__name__}: {failure}"
     finished = timezone.now()
     WebhookAttempt.objects.create(
         delivery=delivery,
         at=now,
         status_code=status_code,
         response_ms=elapsed_ms,
-        error=error[:EXCERPT],
-        response_excerpt=excerpt[:EXCERPT],
+        error=_text(error),
+        response_excerpt=_text(excerpt),
     )
     if status_code is not None and 200 <= status_code < 300:
         outcome = {"status": WebhookDelivery.Status.SUCCEEDED, "delivered_at": finished}
@@ -145,24 +158,32 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDeliv
         outcome = {"status": WebhookDelivery.Status.FAILED, "next_attempt_at": None}
     else:
         outcome = {"next_attempt_at": finished + backoff(delivery.attempts)}
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**outcome)
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+    ).update(**outcome)
     delivery.refresh_from_db()
     return delivery
 
 
+def _text(value: str) -> str:
+    """What a receiver answered, as a text column takes it (PostgreSQL refuses NUL)."""
+    return value.replace("\x00", "")[:EXCERPT]
+
+
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
     timestamp = int(time.time())
+    url, authorization = _without_credentials(delivery.endpoint.url)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Billcycle-Event": delivery.event,
+        "Billcycle-Delivery": str(delivery.pk),
+        "Billcycle-Signature": sign(delivery.endpoint.secret, timestamp, delivery.body),
+    }
+    if authorization:
+        headers["Authorization"] = authorization
     request = urllib.request.Request(
-        delivery.endpoint.url,
-        data=delivery.body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "Billcycle-Event": delivery.event,
-            "Billcycle-Delivery": str(delivery.pk),
-            "Billcycle-Signature": sign(delivery.endpoint.secret, timestamp, delivery.body),
-        },
+        url, data=delivery.body.encode(), method="POST", headers=headers
     )
     started = time.monotonic()
     try:
@@ -170,10 +191,28 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
             excerpt = response.read(EXCERPT).decode("utf-8", "replace")
             return response.status, excerpt, "", _ms(started)
     except urllib.error.HTTPError as error:
-        excerpt = error.read(EXCERPT).decode("utf-8", "replace") if error.fp else ""
+        try:
+            excerpt = error.read(EXCERPT).decode("utf-8", "replace") if error.fp else ""
+        except Exception:  # the status came, the body stalled or broke: the status stands
+            excerpt = ""
+        finally:
+            error.close()
         return error.code, excerpt, "", _ms(started)
     except Exception as error:  # refused, timed out, bad TLS, bad URL: all worth a retry
         return None, "", f"{type(error).__name__}: {error}", _ms(started)
+
+
+def _without_credentials(url: str) -> tuple[str, str]:
+    """`https://user:pw@host/x` as urllib can open it, and the credentials as Basic auth."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, ""
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(
+        f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()
+    ).decode()
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), f"Basic {token}"
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -191,9 +230,7 @@ def display_url(url: str) -> str:
     """The URL without what may be a credential (user:password@, the query string): what
     those who may not change endpoints see."""
     parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rsplit("@", 1)[-1]
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -206,8 +243,8 @@ def retry_due(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     due = list(
         WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-        ).values_list("pk", flat=True)[:1000]
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
     for delivery_id in due:
         async_task("api.tasks.deliver_webhook", delivery_id)

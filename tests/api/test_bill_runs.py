@@ -326,8 +326,15 @@ def test_a_method_an_endpoint_lacks_is_405(operator_api):
     assert response.json()["success"] is False
 
 
-def test_dates_far_ahead_are_refused_relative_to_today():
+def test_dates_are_refused_before_2000_and_beyond_ten_years_from_today():
+    import time_machine
+    from rest_framework.exceptions import ValidationError
+
     from api.fields import sane_date
 
-    with pytest.raises(Exception, match="Use a date from 2000-01-01"):
-        sane_date(dt.date(1999, 12, 31))
+    with time_machine.travel(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC), tick=False):
+        assert sane_date(dt.date(2000, 1, 1)) == dt.date(2000, 1, 1)
+        assert sane_date(dt.date(2036, 11, 28)) == dt.date(2036, 11, 28)
+        for day in (dt.date(1999, 12, 31), dt.date(2036, 11, 29)):
+            with pytest.raises(ValidationError, match="Use a date from 2000-01-01 to 2036-11-28"):
+                sane_date(day)

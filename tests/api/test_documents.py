@@ -55,6 +55,8 @@ def test_the_pdf_of_a_document(operator_api, run):
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert f'filename="{number}.pdf"' in response["Content-Disposition"]
+    asked = operator_api.get(f"/api/v1/invoices/{number}/pdf", HTTP_ACCEPT="application/pdf")
+    assert asked.status_code == 200 and asked.content.startswith(b"%PDF")
 
 
 def test_a_user_without_the_view_permission_is_refused(db, django_user_model):

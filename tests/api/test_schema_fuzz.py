@@ -50,6 +50,18 @@ def operator_key(operator, run_now, monkeypatch):
     usage.charge.__class__.objects.filter(pk=usage.charge_id).update(uom="GB")
     failing_charge()
     run_now()
+    from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/refused",
+        events=["billRun.completed"],  # fails at once
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="billRun.completed", body="{}", status="Succeeded"
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery, at=delivery.created_at, status_code=200, response_ms=12
+    )
     return api_token_create(user=operator, name="fuzz")[1]
 
 
