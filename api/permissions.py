@@ -28,12 +28,3 @@ class ModelPermissions(permissions.BasePermission):
                 f"User {user.get_username()} lacks the permission {missing[0]}."
             )
         return True
-
-
-class Authenticated(permissions.BasePermission):
-    """Any signed-in user: what every user may do for themselves (their own tokens)."""
-
-    def has_permission(self, request, view):
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        return True

@@ -27,7 +27,7 @@ from accounts.imports.reading import (
 )
 from accounts.imports.values import DECIMAL_PLACES, parse_date, parse_decimal
 from accounts.models import UsageRecord
-from accounts.usage import UsageReferences
+from accounts.usage import PENDING, UsageReferences
 from core.bulk import BulkWriter
 from core.iterables import batched
 
@@ -36,7 +36,6 @@ USAGE = "usage"
 WRITTEN_COLUMNS = (
     "account_id", "charge_id", "quantity", "usage_date", "status", "line_id", "source", "created_at"
 )  # fmt: skip
-PENDING = UsageRecord.Status.PENDING.value
 BATCH_SIZE = 5_000  # usage rows validated and inserted together
 SOURCE_MAX_LENGTH = UsageRecord._meta.get_field("source").max_length
 # A row number of up to 12 digits and its colon always fit after the file name.
