@@ -14,11 +14,11 @@ from decimal import Decimal
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from accounts.imports.reading import LOOKUP_CHUNK
 from accounts.models import Account, Charge, UsageRecord
 from core.bulk import BulkWriter
 from core.iterables import batched
 
+LOOKUP_CHUNK = 500  # numbers per IN lookup (SQLite allows 999 parameters per statement)
 PENDING = UsageRecord.Status.PENDING.value
 
 

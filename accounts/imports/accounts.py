@@ -15,7 +15,6 @@ from typing import TextIO
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from accounts.imports.reading import (
-    LOOKUP_CHUNK,
     MISSING,
     Column,
     ImportFileError,
@@ -32,6 +31,7 @@ from accounts.imports.values import (
 )
 from accounts.models import Account, Charge, Subscription
 from accounts.services import accounts_bulk_create
+from accounts.usage import LOOKUP_CHUNK
 from core.iterables import batched
 from core.models import NumberSequence
 from core.numbering import NUMBER_WIDTH

@@ -17,7 +17,6 @@ from typing import TextIO
 from django.db import IntegrityError
 
 MAX_ERRORS_KEPT = 1_000  # errors listed in a result; beyond it they are only counted
-LOOKUP_CHUNK = 500  # numbers per IN lookup (SQLite allows 999 parameters per statement)
 MISSING = "missing value"
 
 Rows = Iterator[tuple[int, list[str]]]  # (row number, values)
