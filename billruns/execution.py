@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q, TextField
@@ -25,9 +26,10 @@ from accounts.models import Charge, Subscription, UsageRecord
 from billruns import changes, leases
 from billruns.cursors import needs_record
 from billruns.models import BillRun, BillRunChunk, BillRunFailure, CursorMove
-from billruns.selectors import run_scope
+from billruns.selectors import accounts_in_scope, run_scope
 from billruns.services.finalize import amounts_json, finalize_bill_run, no_amounts
 from billruns.services.lifecycle import TRANSITIONS, Action
+from billruns.terms import RunTerms
 from core.bulk import BulkWriter
 from invoicing.models import BillingDocument, DocumentLine
 from invoicing.rating.engine import (
@@ -54,9 +56,10 @@ CHARGE_FIELDS = (
     "price", "quantity", "tiers_text", "billing_period", "billing_timing", "effective_start",
     "effective_end", "charged_through",
 )  # fmt: skip
-# What the engine needs of a charge's subscription: its term (and renewal) and cancellation.
+# What the engine needs of a charge's subscription: its term (and renewal) and cancellation;
+# and its number, for a preview's rows.
 SUBSCRIPTION_FIELDS = (
-    "term_start", "term_end", "auto_renew", "renewal_term_months", "canceled_on",
+    "term_start", "term_end", "auto_renew", "renewal_term_months", "canceled_on", "number",
 )  # fmt: skip
 ACCOUNT_ID_AT = CHARGE_FIELDS.index("account_id")
 SUBSCRIPTION_ID_AT = CHARGE_FIELDS.index("subscription_id")
@@ -64,6 +67,7 @@ SUBSCRIPTION_AT = len(CHARGE_FIELDS)
 TERM_END_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("term_end")
 AUTO_RENEW_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("auto_renew")
 CANCELED_ON_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("canceled_on")
+SUBSCRIPTION_NUMBER_AT = SUBSCRIPTION_AT + SUBSCRIPTION_FIELDS.index("number")
 
 
 class RunStopped(Exception):
@@ -266,53 +270,28 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
             # commits (finalisation, posting) flush everything before them.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        accounts = _lock_accounts(run, chunk)
-        ids = [account["id"] for account in accounts]
-        charges, renewals, accounts_of = _read_charges(run, ids)
-        usage = _read_usage(run, ids)
-        split.lap("read")
-        ratings: list[AccountRating] = []
-        failures: list[BillRunFailure] = []
-        for account in accounts:
-            result.accounts += 1
-            try:
-                ratings.append(
-                    rate_account(
-                        AccountInput(
-                            id=account["id"],
-                            currency=account["currency"],
-                            bill_cycle_day=account["bill_cycle_day"],
-                            charges=charges.get(account["id"], ()),
-                            usage=usage.get(account["id"], ()),
-                        ),
-                        target_date=run.target_date,
-                        charge_types=run.charge_types,
-                    )
-                )
-            except RatingError as error:
-                failures.append(
-                    BillRunFailure(
-                        bill_run=run,
-                        account_id=account["id"],
-                        subscription_id=error.subscription_id,
-                        charge_id=error.charge_id,
-                        error_code=error.code,
-                        message=error.message,
-                    )
-                )
-        split.lap("rate")
-        terms = {account["id"]: account for account in accounts}
-        read = {
-            charge.id: charge for account_charges in charges.values() for charge in account_charges
-        }
-        documents = _write_documents(run, ratings, terms, read, result)
-        billed = {rating.account_id for rating in ratings}
-        if not changes.write_renewals(
-            run,
-            [r for r in renewals.values() if accounts_of[r.subscription_id] in billed],
-            writer=BulkWriter(),
-            now=now,
-        ):
+        rated = rate_chunk(
+            RunTerms.of_run(run),
+            (chunk.first_account_id, chunk.last_account_id),
+            lock=True,
+            split=split,
+        )
+        result.accounts = len(rated.accounts)
+        ratings = rated.ratings
+        failures = [
+            BillRunFailure(
+                bill_run=run,
+                account_id=account_id,
+                subscription_id=error.subscription_id,
+                charge_id=error.charge_id,
+                error_code=error.code,
+                message=error.message,
+            )
+            for account_id, error in rated.failures
+        ]
+        terms = {account["id"]: account for account in rated.accounts}
+        documents = _write_documents(run, ratings, terms, rated.charges, result)
+        if not changes.write_renewals(run, rated.renewals, writer=BulkWriter(), now=now):
             raise CursorMoved("A subscription's term changed while the chunk was billed.")
         result.late_usage = sum(len(rating.late_usage_ids) for rating in ratings)
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
@@ -340,35 +319,109 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
     return result
 
 
-def _lock_accounts(run: BillRun, chunk: BillRunChunk) -> list[dict]:
-    """The chunk's accounts, locked in id order so two runs never bill one account at once.
+@dataclass
+class RatedChunk:
+    """A chunk's accounts as read and rated, before anything is written."""
 
-    SQLite ignores FOR UPDATE: its IMMEDIATE transactions already serialise writers.
+    accounts: list[dict]  # id, number, currency, bill_cycle_day, payment_term_days; id order
+    charges: dict[int, ChargeInput]  # every charge read, by id (its cursor as read)
+    subscription_numbers: dict[int, str]
+    ratings: list[AccountRating]  # of the accounts rated without error
+    failures: list[tuple[int, RatingError]]  # (account id, why), the accounts a run would skip
+    renewals: list[changes.Renewal]  # of the rated accounts' subscriptions
+
+
+def rate_chunk(
+    terms: RunTerms, account_range: tuple[int, int], *, lock: bool, split: Split
+) -> RatedChunk:
+    """Read one range of a run's accounts, their open charges (with the lines to credit back
+    and their subscriptions' renewals) and pending usage, and rate them in memory: the one code
+    path of a bill run's chunk and of a billing preview's (DESIGN §11). Writes nothing.
+
+    `lock` (a bill run) locks the accounts in id order so that two runs never bill one account
+    at once; a preview reads without locks and never blocks a run.
     """
-    accounts = run_scope(run).filter(id__range=(chunk.first_account_id, chunk.last_account_id))
-    if connection.features.has_select_for_update:
-        accounts = accounts.select_for_update(of=("self",))
-    return list(
-        accounts.order_by("id").values("id", "currency", "bill_cycle_day", "payment_term_days")
+    accounts = _read_accounts(terms, account_range, lock=lock)
+    ids = [account["id"] for account in accounts]
+    read = _read_charges(terms, ids)
+    usage = _read_usage(terms, ids)
+    split.lap("read")
+    ratings: list[AccountRating] = []
+    failures: list[tuple[int, RatingError]] = []
+    for account in accounts:
+        try:
+            ratings.append(
+                rate_account(
+                    AccountInput(
+                        id=account["id"],
+                        currency=account["currency"],
+                        bill_cycle_day=account["bill_cycle_day"],
+                        charges=read.by_account.get(account["id"], ()),
+                        usage=usage.get(account["id"], ()),
+                    ),
+                    target_date=terms.target_date,
+                    charge_types=terms.charge_types,
+                )
+            )
+        except RatingError as error:
+            failures.append((account["id"], error))
+    split.lap("rate")
+    rated = {rating.account_id for rating in ratings}
+    return RatedChunk(
+        accounts=accounts,
+        charges={
+            charge.id: charge
+            for account_charges in read.by_account.values()
+            for charge in account_charges
+        },
+        subscription_numbers=read.subscription_numbers,
+        ratings=ratings,
+        failures=failures,
+        renewals=[
+            renewal
+            for renewal in read.renewals.values()
+            if read.accounts_of[renewal.subscription_id] in rated
+        ],
     )
 
 
-def _read_charges(
-    run: BillRun, account_ids: list[int]
-) -> tuple[dict[int, list[ChargeInput]], dict[int, changes.Renewal], dict[int, int]]:
+def _read_accounts(terms: RunTerms, account_range: tuple[int, int], *, lock: bool) -> list[dict]:
+    """The range's accounts in the run's scope, in id order; locked (FOR UPDATE) for a run, so
+    that two runs never bill one account at once.
+
+    SQLite ignores FOR UPDATE: its IMMEDIATE transactions already serialise writers.
+    """
+    accounts = accounts_in_scope(terms).filter(id__range=account_range)
+    if lock and connection.features.has_select_for_update:
+        accounts = accounts.select_for_update(of=("self",))
+    return list(
+        accounts.order_by("id").values(
+            "id", "number", "currency", "bill_cycle_day", "payment_term_days"
+        )
+    )
+
+
+class ChargesRead(NamedTuple):
+    by_account: dict[int, list[ChargeInput]]
+    renewals: dict[int, changes.Renewal]
+    accounts_of: dict[int, int]  # subscription id → account id
+    subscription_numbers: dict[int, str]
+
+
+def _read_charges(terms: RunTerms, account_ids: list[int]) -> ChargesRead:
     """Open charges of the included types, with their subscription's term (renewed where the
     run's target date passes it) and cancellation, and the lines to credit back where they
-    billed past their last billable day. Also the renewals and each subscription's account.
-    Fully billed charges are skipped in SQL."""
+    billed past their last billable day. Also the renewals, each subscription's account and
+    number. Fully billed charges are skipped in SQL."""
     charge_rows = list(
-        Charge.objects.filter(account_id__in=account_ids, charge_type__in=run.charge_types)
+        Charge.objects.filter(account_id__in=account_ids, charge_type__in=terms.charge_types)
         .exclude(charge_type=Charge.ChargeType.ONE_TIME, charged_through__isnull=False)
         .exclude(
             effective_end__isnull=False,
             charged_through__isnull=False,
             charged_through=F("effective_end"),
         )
-        .exclude(effective_start__gt=run.target_date)
+        .exclude(effective_start__gt=terms.target_date)
         # Tiers as stored, not decoded: the engine parses each distinct price plan once.
         .annotate(tiers_text=Cast("tiers", TextField()))
         .order_by()
@@ -378,7 +431,7 @@ def _read_charges(
     # misjudges how many charges 1,000 account ids match (n_distinct of a million accounts,
     # from a sample) and joined them to a parallel scan of every subscription, 0.3 to 1.3 s a
     # chunk at a million accounts and growing with the table (docs/benchmarks.md).
-    terms = {
+    subscriptions = {
         row[0]: row[1:]
         for row in Subscription.objects.filter(
             id__in={row[SUBSCRIPTION_ID_AT] for row in charge_rows}
@@ -390,9 +443,9 @@ def _read_charges(
     rows = [
         (*row, *found)
         for row in charge_rows
-        if (found := terms.get(row[SUBSCRIPTION_ID_AT])) is not None
+        if (found := subscriptions.get(row[SUBSCRIPTION_ID_AT])) is not None
     ]
-    target_date = run.target_date
+    target_date = terms.target_date
     renewals = changes.renewals(
         (
             dict(zip(SUBSCRIPTION_FIELDS, row[SUBSCRIPTION_AT:], strict=True))
@@ -421,17 +474,18 @@ def _read_charges(
     by_account: dict[int, list[ChargeInput]] = defaultdict(list)
     for charge in charges:
         by_account[accounts_of[charge.subscription_id]].append(charge)
-    return by_account, renewals, accounts_of
+    numbers = {row[SUBSCRIPTION_ID_AT]: row[SUBSCRIPTION_NUMBER_AT] for row in rows}
+    return ChargesRead(by_account, renewals, accounts_of, numbers)
 
 
-def _read_usage(run: BillRun, account_ids: list[int]) -> dict[int, list[UsageInput]]:
-    if Charge.ChargeType.USAGE not in run.charge_types:
+def _read_usage(terms: RunTerms, account_ids: list[int]) -> dict[int, list[UsageInput]]:
+    if Charge.ChargeType.USAGE not in terms.charge_types:
         return {}
     rows = (
         UsageRecord.objects.filter(
             account_id__in=account_ids,
             status=UsageRecord.Status.PENDING,
-            usage_date__lte=run.target_date,
+            usage_date__lte=terms.target_date,
         )
         .order_by()
         .values_list("id", "account_id", "charge_id", "quantity", "usage_date")

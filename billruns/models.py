@@ -22,6 +22,13 @@ from core.numbering import NumberedModel
 from invoicing.models import AMOUNT
 
 
+def milliseconds_as_seconds(ms: int | None) -> Decimal | None:
+    """83456 ms → 83.456 s; None stays None (not processed yet)."""
+    if ms is None:
+        return None
+    return (Decimal(ms) / 1000).quantize(Decimal("0.001"))
+
+
 def default_charge_types() -> list[str]:
     return list(ALL_CHARGE_TYPES)
 
@@ -56,8 +63,9 @@ def validate_charge_types(value) -> None:
         raise ValidationError("A charge type is listed twice.", code="invalid_charge_types")
 
 
-class BillRunTerms(models.Model):
-    """What a run bills and what it does afterwards: shared by runs and their schedules."""
+class RunScope(models.Model):
+    """Which accounts a run bills and which of their charges: shared by bill runs, their
+    schedules and billing preview runs."""
 
     name = models.CharField(max_length=255, blank=True)
     target_type = models.CharField(
@@ -80,11 +88,6 @@ class BillRunTerms(models.Model):
     charge_types = models.JSONField(
         default=default_charge_types, validators=[validate_charge_types]
     )
-    auto_post = models.BooleanField(default=False)
-    auto_email = models.BooleanField(default=False, help_text="Email documents after posting.")
-    no_email_for_zero_amount = models.BooleanField(
-        "no email for zero-amount invoices", default=False
-    )
 
     class Meta:
         abstract = True
@@ -95,6 +98,19 @@ class BillRunTerms(models.Model):
             raise ValidationError({"account": terms.SINGLE_NEEDS_ACCOUNT})
         if self.target_type == TargetType.MULTIPLE_ACCOUNTS and self.account_id:
             raise ValidationError({"account": terms.ONLY_SINGLE_NAMES_ACCOUNT})
+
+
+class BillRunTerms(RunScope):
+    """What a run bills and what it does afterwards: shared by runs and their schedules."""
+
+    auto_post = models.BooleanField(default=False)
+    auto_email = models.BooleanField(default=False, help_text="Email documents after posting.")
+    no_email_for_zero_amount = models.BooleanField(
+        "no email for zero-amount invoices", default=False
+    )
+
+    class Meta:
+        abstract = True
 
 
 class RunCounters(models.Model):
@@ -275,23 +291,19 @@ class BillRun(BillRunTerms, RunCounters, NumberedModel):
     def total_time_seconds(self) -> Decimal | None:
         """Total Time as Zuora's Billing Run data source gives it: processing time (not
         posting) in seconds with 3 decimals, 83456 ms → 83.456; None until processed."""
-        if self.total_time_ms is None:
-            return None
-        return (Decimal(self.total_time_ms) / 1000).quantize(Decimal("0.001"))
+        return milliseconds_as_seconds(self.total_time_ms)
 
     @property
     def scope_label(self) -> str:
-        """What the run bills, as the list and detail pages say it."""
-        if self.target_type == TargetType.SINGLE_ACCOUNT:
-            return f"Account {self.account.number}" if self.account_id else "One account"
-        if self.retry_of_id:
-            return f"Failed accounts of {self.retry_of.number}"
-        batches = ", ".join(self.batches) if self.batches else "All batches"
-        if self.bill_cycle_day is None:
-            return f"{batches} · all bill cycle days"
-        if self.bill_cycle_day_to and self.bill_cycle_day_to != self.bill_cycle_day:
-            return f"{batches} · bill cycle days {self.bill_cycle_day}–{self.bill_cycle_day_to}"
-        return f"{batches} · bill cycle day {self.bill_cycle_day}"
+        """What the run bills, as the list and detail pages say it (from the list's columns)."""
+        return terms.RunTerms(
+            target_type=self.target_type,
+            account=self.account if self.account_id else None,
+            batches=self.batches,
+            bill_cycle_day=self.bill_cycle_day,
+            bill_cycle_day_to=self.bill_cycle_day_to,
+            retry_of=self.retry_of if self.retry_of_id else None,
+        ).scope_label
 
     @property
     def has_failures(self) -> bool:
@@ -302,8 +314,9 @@ class BillRun(BillRunTerms, RunCounters, NumberedModel):
         return self.status in self.EDITABLE_STATUSES
 
 
-class BillRunChunk(RunCounters):
-    """A contiguous range of a run's account ids, fixed when the run is planned."""
+class AccountRangeChunk(RunCounters):
+    """A contiguous range of a run's account ids, fixed when the run is planned, and what
+    billing (or previewing) it counted. A worker claims it under a lease (DESIGN §6)."""
 
     class Status(models.TextChoices):
         PENDING = "Pending"
@@ -311,7 +324,6 @@ class BillRunChunk(RunCounters):
         DONE = "Done"
         FAILED = "Failed"
 
-    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
     sequence = models.PositiveIntegerField(help_text="Position of the chunk in its run.")
     first_account_id = models.BigIntegerField()
     last_account_id = models.BigIntegerField()
@@ -319,13 +331,23 @@ class BillRunChunk(RunCounters):
     attempts = models.PositiveSmallIntegerField(default=0)
     # The claim's token: set when a worker claims the chunk, compared by every later write.
     started_at = models.DateTimeField(null=True, blank=True)
-    # The claim's lease, renewed by the billing worker's heartbeat; once it lapses the chunk
+    # The claim's lease, renewed by the working worker's heartbeat; once it lapses the chunk
     # may be claimed again (DESIGN §6).
     lease_until = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
     number_of_lines = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"Chunk {self.sequence} (accounts {self.first_account_id}–{self.last_account_id})"
+
+
+class BillRunChunk(AccountRangeChunk):
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
 
     class Meta:
         ordering = ["bill_run", "sequence"]
@@ -345,9 +367,6 @@ class BillRunChunk(RunCounters):
                 name="chunk_running_lease_idx",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"Chunk {self.sequence} (accounts {self.first_account_id}–{self.last_account_id})"
 
 
 class CursorMove(models.Model):
@@ -547,3 +566,154 @@ class BillRunSchedule(BillRunTerms):
             raise ValidationError({"weekdays": "Only a weekly schedule has weekdays."})
         if self.frequency == self.Frequency.MONTHLY and not self.day_of_month:
             raise ValidationError({"day_of_month": "A monthly schedule needs a day of month."})
+
+
+class BillingPreviewRun(RunScope, RunCounters, NumberedModel):
+    """Zuora's Billing Preview Run (DESIGN §11): what a bill run with this scope, these dates
+    and charge types would bill, rated by the bill run's own code, writing none of what a run
+    writes. Its result is a CSV (one row per line a run would write), kept in its chunks."""
+
+    NUMBER_PREFIX = "BPR-"
+    # Kept this long after creation, then deleted by the daily clean-up.
+    KEEP_DAYS = 180
+
+    class Status(models.TextChoices):
+        PENDING = "Pending"
+        PROCESSING = "Processing"
+        COMPLETED = "Completed"
+        ERROR = "Error"
+        CANCELED = "Canceled"
+
+    LIVE_STATUSES = frozenset({Status.PENDING, Status.PROCESSING})
+
+    bill_cycle_day = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=BILL_CYCLE_DAY_VALIDATORS,
+        help_text="Only accounts with this bill cycle day; empty for all days.",
+    )
+    invoice_date = models.DateField()
+    target_date = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    executed_at = models.DateTimeField(null=True, blank=True, help_text="Processing started.")
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="Processing ended.")
+    total_time_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    number_of_lines = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(bill_cycle_day__isnull=True)
+                | Q(bill_cycle_day__gte=1, bill_cycle_day__lte=31),
+                name="preview_bill_cycle_day_1_31",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_type="SingleAccount", account__isnull=False)
+                | Q(target_type="MultipleAccounts", account__isnull=True),
+                name="preview_account_iff_single",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["Pending", "Processing", "Completed", "Error", "Canceled"]),
+                name="preview_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="preview_chunks_done_le_total",
+            ),
+        ]
+        # The clean-up's question: which previews are older than KEEP_DAYS?
+        indexes = [models.Index(fields=["created_at"], name="preview_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("billruns:preview_detail", args=[self.pk])
+
+    @property
+    def terms(self) -> "terms.RunTerms":
+        """The terms of the bill run this previews (its scope, dates and charge types)."""
+        return terms.RunTerms(
+            invoice_date=self.invoice_date,
+            target_date=self.target_date,
+            target_type=self.target_type,
+            account=self.account,
+            batches=self.batches,
+            bill_cycle_day=self.bill_cycle_day,
+            charge_types=self.charge_types,
+            name=self.name,
+        )
+
+    @property
+    def scope_label(self) -> str:
+        return self.terms.scope_label
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+    @property
+    def total_time_seconds(self) -> Decimal | None:
+        return milliseconds_as_seconds(self.total_time_ms)
+
+
+class BillingPreviewChunk(AccountRangeChunk):
+    """A range of a preview's accounts and its share of the result: the CSV rows of its lines,
+    zlib-compressed, written in the transaction that marks the chunk Done."""
+
+    preview = models.ForeignKey(BillingPreviewRun, on_delete=models.CASCADE, related_name="chunks")
+    csv_rows = models.BinaryField(default=b"", editable=False)
+
+    class Meta:
+        ordering = ["preview", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["preview", "sequence"], name="preview_chunk_sequence_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_account_id__lte=models.F("last_account_id")),
+                name="preview_chunk_range_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["preview", "status"], name="preview_chunk_status_idx"),
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status="Running"),
+                name="preview_chunk_lease_idx",
+            ),
+        ]
+
+
+class BillingPreviewFailure(models.Model):
+    """An account a bill run with the preview's terms would fail to bill, and why."""
+
+    preview = models.ForeignKey(
+        BillingPreviewRun, on_delete=models.CASCADE, related_name="failures"
+    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(
+        "accounts.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    charge = models.ForeignKey(
+        "accounts.Charge", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error_code = models.CharField(max_length=50)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["preview", "account_id", "id"]
+        indexes = [models.Index(fields=["preview", "account"], name="preview_failure_acct_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.error_code}: {self.message[:60]}"

@@ -12,7 +12,8 @@ schedule, the backstop. One pass:
    chunk, a posting or a cancel, so that a run merely waiting its turn behind other work is
    not queued twice;
 3. postings and cancels whose lease lapsed are resumed;
-4. runs whose chunks are all done but that were never finalised are finalised.
+4. runs whose chunks are all done but that were never finalised are finalised;
+5. the same for billing preview runs (billruns.preview.services.recover_previews).
 
 Each step claims what it queues with a conditional UPDATE, so several watchdogs at once queue
 each thing once, and every task is safe to run twice anyway.
@@ -33,6 +34,7 @@ from django_q.tasks import async_task
 
 from billruns import leases
 from billruns.models import BillRun, BillRunChunk
+from billruns.preview.services import recover_previews
 from billruns.services.finalize import finalize_bill_run
 from billruns.services.lifecycle import TRANSITIONS, Action
 
@@ -51,12 +53,13 @@ class Recovered:
     runs_requeued: int = 0
     resumed: int = 0  # postings and cancels
     finalised: int = 0
+    previews: int = 0  # preview chunks or previews queued again, previews finished
 
     def __str__(self) -> str:
         return (
             f"{self.chunks} lapsed chunks and {self.runs_requeued} stalled runs queued again, "
             f"{self.runs_started} runs started, {self.resumed} postings or cancels resumed, "
-            f"{self.finalised} runs finalised"
+            f"{self.previews} previews' work queued or finished, {self.finalised} runs finalised"
         )
 
 
@@ -110,6 +113,8 @@ def recover(now: dt.datetime | None = None) -> Recovered:
     )
     for run_id in finished.values_list("id", flat=True)[:LIMIT]:
         done.finalised += finalize_bill_run(run_id=run_id)
+
+    done.previews = recover_previews(now)
     return done
 
 

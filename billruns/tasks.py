@@ -61,3 +61,25 @@ def execute_schedule(schedule_id: int) -> str:
 
     run = schedules.execute_schedule(schedule_id=schedule_id)
     return f"schedule {schedule_id}: {run.number if run else 'no run today'}"
+
+
+def start_preview(preview_id: int) -> str:
+    from billruns.preview import services as previews
+
+    started = previews.start_preview(preview_id=preview_id)
+    return f"preview {preview_id} {'started' if started else 'was not pending'}"
+
+
+def preview_chunk(chunk_id: int) -> str:
+    from billruns.preview.execution import preview_chunk
+
+    result = preview_chunk(chunk_id=chunk_id)
+    if result is None:
+        return f"preview chunk {chunk_id}: nothing to do"
+    return f"preview chunk {chunk_id}: {result.accounts} accounts, {result.lines} lines"
+
+
+def delete_old_previews() -> str:
+    from billruns.preview import services as previews
+
+    return f"{previews.delete_old_previews()} previews older than 180 days deleted"

@@ -84,6 +84,21 @@ class RunTerms:
     def single(self) -> bool:
         return self.target_type == TargetType.SINGLE_ACCOUNT
 
+    @property
+    def scope_label(self) -> str:
+        """What a run with these terms bills, as the list and detail pages say it."""
+        if self.single:
+            return f"Account {self.account.number}" if self.account else "One account"
+        if self.retry_of is not None:
+            return f"Failed accounts of {self.retry_of.number}"
+        batches = ", ".join(self.batches) if self.batches else "All batches"
+        day, last_day = self.bill_cycle_day, self.bill_cycle_day_to
+        if day is None:
+            return f"{batches} · all bill cycle days"
+        if last_day and last_day != day:
+            return f"{batches} · bill cycle days {day}–{last_day}"
+        return f"{batches} · bill cycle day {day}"
+
     def validate(self) -> None:
         """Raise InvalidTerms with the first thing wrong, as one sentence."""
         if self.target_date is None:

@@ -54,6 +54,10 @@ def role(name: str):
                 for codename in codenames
             ]
             chosen += list(api_perms.filter(codename__in=api.OPERATOR_EXTRA["api"]))
+            previews = importlib.import_module(
+                "billruns.migrations.0009_preview_roles_and_clean_up"
+            )
+            chosen += list(perms.filter(codename__in=previews.OPERATOR_EXTRA))
         group.permissions.set(chosen)
     return group
 

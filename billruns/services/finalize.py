@@ -6,11 +6,11 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from billruns import emails
-from billruns.models import BillRun, BillRunChunk, RunCounters
+from billruns.models import AccountRangeChunk, BillRun, BillRunChunk, RunCounters
 from billruns.services.lifecycle import Action, can, move
 from billruns.services.post import post_bill_run
 from core.errors import DomainError
@@ -35,13 +35,17 @@ def amounts_json(per_currency: dict[str, dict[str, Decimal]]) -> dict:
 
 def run_statistics(run_id: int) -> dict:
     """The run's statistics, added up in Python from its chunks (never an SQL SUM of money)."""
+    return chunk_statistics(BillRunChunk.objects.filter(bill_run_id=run_id))
+
+
+def chunk_statistics(chunks: QuerySet) -> dict:
+    """The counters (RunCounters) of these chunks added up, money in Python, with the amounts'
+    scalar totals and the number of failed chunks: a bill run's statistics or a preview's."""
     stats = dict.fromkeys(STATISTICS, 0)
     per_currency: dict[str, dict[str, Decimal]] = {}
     failed_chunks = 0
-    for chunk in BillRunChunk.objects.filter(bill_run_id=run_id).only(
-        "status", "amounts_by_currency", *STATISTICS
-    ):
-        if chunk.status == BillRunChunk.Status.FAILED:
+    for chunk in chunks.only("status", "amounts_by_currency", *STATISTICS):
+        if chunk.status == AccountRangeChunk.Status.FAILED:
             failed_chunks += 1
         for field in STATISTICS:
             stats[field] += getattr(chunk, field)

@@ -2,9 +2,11 @@
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -73,28 +75,27 @@ def start_bill_run(
 
 
 def _plan_chunks(run: BillRun, chunk_size: int) -> list[BillRunChunk]:
-    """Walk the scope's ids in order with a server-side cursor; memory stays flat."""
-    chunks: list[BillRunChunk] = []
+    return [
+        BillRunChunk(bill_run=run, sequence=sequence, first_account_id=first, last_account_id=last)
+        for sequence, (first, last) in enumerate(account_ranges(run_scope(run), chunk_size))
+    ]
+
+
+def account_ranges(accounts: QuerySet, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """The first and last id of each `chunk_size` accounts of the scope, in id order: walked
+    with a server-side cursor, so memory stays flat (a bill run's and a preview's plan)."""
     first = last = None
     count = 0
-    ids = run_scope(run).order_by("id").values_list("id", flat=True)
-    for account_id in ids.iterator(chunk_size=10_000):
+    for account_id in accounts.order_by("id").values_list("id", flat=True).iterator(10_000):
         if first is None:
             first = account_id
         last = account_id
         count += 1
         if count == chunk_size:
-            chunks.append(_chunk(run, len(chunks), first, last))
+            yield first, last
             first, count = None, 0
     if first is not None:
-        chunks.append(_chunk(run, len(chunks), first, last))
-    return chunks
-
-
-def _chunk(run, sequence, first, last) -> BillRunChunk:
-    return BillRunChunk(
-        bill_run=run, sequence=sequence, first_account_id=first, last_account_id=last
-    )
+        yield first, last
 
 
 def _enqueue_chunks(chunk_ids: list[int]) -> None:

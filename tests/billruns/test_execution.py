@@ -216,7 +216,7 @@ def test_the_watchdog_bills_a_chunk_whose_lease_lapsed_about_a_lease_after_its_w
     )
     assert recover() == (
         "0 lapsed chunks and 0 stalled runs queued again, 0 runs started, "
-        "0 postings or cancels resumed, 0 runs finalised"
+        "0 postings or cancels resumed, 0 previews' work queued or finished, 0 runs finalised"
     )
     time_machine.move_to("2026-02-01 09:00:31+00:00", tick=False)  # the 30-second lease lapsed
     assert recover().startswith("1 lapsed chunks and 0 stalled runs queued again")

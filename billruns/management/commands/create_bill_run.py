@@ -1,15 +1,18 @@
 """Create a bill run from the command line; with --wait, bill it in this process."""
 
+import dataclasses
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from accounts.models import Account
 from billruns import execution, services
-from billruns.management.commands._common import find_user, parse_date
+from billruns.management.commands._common import (
+    add_terms_arguments,
+    amounts_text,
+    find_user,
+    terms_from_options,
+)
 from billruns.models import BillRun
-from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType, check_charge_types
 from core.errors import DomainError
 from core.progress import Progress
 
@@ -18,26 +21,10 @@ class Command(BaseCommand):
     help = "Create a bill run (prints its number first); --wait bills it here and prints a summary."
 
     def add_arguments(self, parser):
-        scope = parser.add_argument_group("scope (one of --account, or batches/day/--all)")
-        scope.add_argument("--account", metavar="NUMBER", help="Bill one account, e.g. A00000001.")
-        scope.add_argument(
-            "--batch", action="append", default=[], metavar="NAME", help="Repeatable: Batch7."
-        )
-        scope.add_argument("--bill-cycle-day", type=int, metavar="N")
-        scope.add_argument("--all", action="store_true", help="Every batch and bill cycle day.")
-        parser.add_argument("--invoice-date", metavar="YYYY-MM-DD", help="Default: today.")
-        parser.add_argument("--target-date", metavar="YYYY-MM-DD")
-        parser.add_argument(
-            "--exclude-charge-type",
-            action="append",
-            default=[],
-            metavar="TYPE",
-            help="Repeatable: OneTime, Recurring or Usage.",
-        )
+        add_terms_arguments(parser)
         parser.add_argument("--auto-post", action="store_true")
         parser.add_argument("--auto-email", action="store_true")
         parser.add_argument("--no-email-for-zero-amount", action="store_true")
-        parser.add_argument("--name", default="")
         parser.add_argument("--user", metavar="USERNAME", help="Who creates the run.")
         parser.add_argument("--idempotency-key")
         parser.add_argument(
@@ -45,47 +32,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if not options["target_date"]:
-            raise CommandError("--target-date is required (YYYY-MM-DD).")
-        target_date = parse_date(options["target_date"], "--target-date")
-        invoice_date = (
-            parse_date(options["invoice_date"], "--invoice-date")
-            if options["invoice_date"]
-            else timezone.localdate()
-        )
-        try:
-            check_charge_types(options["exclude_charge_type"], may_be_empty=True)
-        except DomainError as error:
-            raise CommandError(str(error)) from None
-        charge_types = [t for t in ALL_CHARGE_TYPES if t not in options["exclude_charge_type"]]
-        account = None
-        target_type = TargetType.MULTIPLE_ACCOUNTS
-        if options["account"]:
-            if options["batch"] or options["bill_cycle_day"] or options["all"]:
-                raise CommandError(
-                    "--account cannot be combined with --batch, --bill-cycle-day or --all."
-                )
-            try:
-                account = Account.objects.get(number=options["account"])
-            except Account.DoesNotExist:
-                raise CommandError(f"No account numbered {options['account']!r}.") from None
-            target_type = TargetType.SINGLE_ACCOUNT
-        elif not (options["batch"] or options["bill_cycle_day"] or options["all"]):
-            raise CommandError("Choose a scope: --account, --batch, --bill-cycle-day or --all.")
+        scope = terms_from_options(options)
         try:
             run = services.create_bill_run(
-                terms=RunTerms(
-                    invoice_date=invoice_date,
-                    target_date=target_date,
-                    target_type=target_type,
-                    account=account,
-                    batches=options["batch"],
-                    bill_cycle_day=options["bill_cycle_day"],
-                    charge_types=charge_types,
+                terms=dataclasses.replace(
+                    scope,
                     auto_post=options["auto_post"],
                     auto_email=options["auto_email"],
                     no_email_for_zero_amount=options["no_email_for_zero_amount"],
-                    name=options["name"],
                 ),
                 acting_user=find_user(options["user"]),
                 idempotency_key=options["idempotency_key"],
@@ -112,10 +66,7 @@ class Command(BaseCommand):
             progress.update(done, f"{accounts:,} accounts, {accounts / elapsed:,.0f}/s")
         run.refresh_from_db()
         seconds = (run.total_time_ms or 0) / 1000
-        amounts = "; ".join(
-            f"{currency} invoices {totals['invoice']}, credit memos {totals['credit_memo']}"
-            for currency, totals in run.amounts_by_currency.items()
-        )
+        amounts = amounts_text(run.amounts_by_currency)
         self.stdout.write(
             f"{run.number} {run.status}: {run.number_of_accounts} accounts, "
             f"{run.number_of_invoices} invoices ({run.number_of_zero_amount_invoices} zero-amount), "

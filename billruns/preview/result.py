@@ -1,0 +1,68 @@
+"""A preview's result: one CSV row per line a bill run would write (DESIGN §11's columns).
+
+Each chunk keeps its rows zlib-compressed in its own row, written with its counters; the CSV
+is streamed chunk by chunk, so neither a worker nor a download holds a whole preview.
+"""
+
+import csv
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+
+from billruns.models import BillingPreviewChunk, BillingPreviewRun
+
+COLUMNS = (
+    "accountNumber", "chargeNumber", "subscriptionNumber", "chargeType", "serviceStartDate",
+    "serviceEndDate", "quantity", "unitPrice", "amount", "currency", "documentType",
+)  # fmt: skip
+
+
+def header() -> bytes:
+    return _csv([COLUMNS])
+
+
+def chunk_rows(rated) -> tuple[bytes, int]:
+    """The CSV rows of a rated chunk's lines (execution.RatedChunk), compressed, and how many.
+
+    Amounts are as the document carries them: a credit memo's lines with their signs turned,
+    exactly as the run writes them."""
+    numbers = {account["id"]: account["number"] for account in rated.accounts}
+    rows = []
+    for rating in rated.ratings:
+        draft = rating.document
+        if draft is None:
+            continue
+        kind = draft.kind.value  # Invoice or CreditMemo, as BillingDocument.kind stores it
+        account = numbers[rating.account_id]
+        for line in draft.lines:
+            rows.append((
+                account, rated.charges[line.charge_id].number,
+                rated.subscription_numbers[line.subscription_id], line.charge_type,
+                line.service_start.isoformat(), line.service_end.isoformat(),
+                line.quantity, line.unit_price, line.amount, draft.currency, kind,
+            ))  # fmt: skip
+    return zlib.compress(_csv(rows), 6), len(rows)
+
+
+def stream(preview: BillingPreviewRun) -> Iterator[bytes]:
+    """The preview's CSV: the header, then each done chunk's rows in account order; one chunk
+    in memory at a time."""
+    yield header()
+    blobs = (
+        BillingPreviewChunk.objects.filter(preview=preview, status=BillingPreviewChunk.Status.DONE)
+        .order_by("sequence")
+        .values_list("csv_rows", flat=True)
+    )
+    for blob in blobs.iterator(chunk_size=4):
+        if blob:
+            yield zlib.decompress(blob)
+
+
+def filename(preview: BillingPreviewRun) -> str:
+    return f"{preview.number}.csv"
+
+
+def _csv(rows: Iterable) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
