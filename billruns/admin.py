@@ -10,7 +10,15 @@ Schedules in step.
 from django.contrib import admin
 from django.utils.html import format_html
 
-from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
+from billruns.models import (
+    BillingPreviewFailure,
+    BillingPreviewRun,
+    BillRun,
+    BillRunChunk,
+    BillRunEvent,
+    BillRunFailure,
+    BillRunSchedule,
+)
 from billruns.schedules import services as schedules
 from core.admin import (
     EditableFieldsOnlyAdmin,
@@ -353,4 +361,59 @@ class BillRunScheduleAdmin(admin.ModelAdmin):
             "schedule__id__exact",
             obj.pk,
             f"{count} run{'' if count == 1 else 's'}",
+        )
+
+
+class BillingPreviewFailureInline(ViewOnlyTabularInline):
+    model = BillingPreviewFailure
+    fields = ("account", "subscription", "charge", "error_code", "message")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account", "subscription", "charge")
+
+
+@admin.register(BillingPreviewRun)
+class BillingPreviewRunAdmin(ViewOnlyAdmin):
+    """Previews are made and canceled by their pages, the command and the API; the admin shows
+    them, and may delete one (it writes nothing a run reads)."""
+
+    list_display = (
+        "number",
+        "name",
+        "status",
+        "invoice_date",
+        "target_date",
+        "number_of_accounts",
+        "number_of_invoices",
+        "number_of_credit_memos",
+        "number_of_failures",
+        "created_by",
+        "created_at",
+    )
+    list_select_related = ("created_by",)
+    list_filter = ("status", "target_type")
+    search_fields = ("number", "name")
+    search_help_text = "Preview number or name."
+    date_hierarchy = "created_at"
+    inlines = (BillingPreviewFailureInline,)
+    exclude = ("batches", "charge_types", "amounts_by_currency")
+    readonly_fields = ("scope", "charge_types_list", "amounts")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("billruns.delete_billingpreviewrun")
+
+    @admin.display(description="Scope")
+    def scope(self, obj):
+        return obj.scope_label
+
+    @admin.display(description="Charge types")
+    def charge_types_list(self, obj):
+        return ", ".join(obj.charge_types)
+
+    @admin.display(description="Amounts by currency")
+    def amounts(self, obj):
+        return "; ".join(
+            f"{currency}: invoices {totals['invoice']}, credit memos {totals['credit_memo']}"
+            for currency, totals in obj.amounts_by_currency.items()
         )

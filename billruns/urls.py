@@ -1,6 +1,7 @@
 from django.urls import path
 
 from billruns import views
+from billruns.preview import views as previews
 
 app_name = "billruns"
 
@@ -15,6 +16,13 @@ urlpatterns = [
     path("<int:pk>/terminate/", views.terminate_view, name="terminate"),
     path("<int:pk>/delete/", views.delete_view, name="delete"),
     path("<int:pk>/retry/", views.retry_view, name="retry"),
+    # Billing preview runs (DESIGN §11).
+    path("previews/", previews.list_view, name="preview_list"),
+    path("previews/new/", previews.create_view, name="preview_create"),
+    path("previews/<int:pk>/", previews.detail_view, name="preview_detail"),
+    path("previews/<int:pk>/progress/", previews.progress_view, name="preview_progress"),
+    path("previews/<int:pk>/csv/", previews.csv_view, name="preview_csv"),
+    path("previews/<int:pk>/cancel/", previews.cancel_view, name="preview_cancel"),
 ]
 
 # Exports of the list (honouring its filters) and of one run's documents.

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from billruns import leases, selectors, services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
-from billruns.models import BillRun
+from billruns.models import BillingPreviewRun, BillRun
 from billruns.services.lifecycle import TRANSITIONS, Action
 from billruns.terms import RunTerms
 from core.errors import DomainError
@@ -83,8 +83,32 @@ def create_view(request):
                 messages.success(request, f"{run.number} created.")
                 return redirect(run)
     else:
-        form = BillRunForm(initial={"account": request.GET.get("account", "")})
+        form = BillRunForm(initial=_initial_terms(request))
     return render(request, "billruns/billrun_form.html", {"form": form})
+
+
+def _initial_terms(request) -> dict:
+    """The new run form's first values: an account (from its page), or the terms of a preview
+    (its *Create this bill run*)."""
+    preview_id = request.GET.get("from_preview", "")
+    preview = (
+        BillingPreviewRun.objects.select_related("account").filter(pk=preview_id).first()
+        if preview_id.isdigit()
+        else None
+    )
+    if preview is None:
+        return {"account": request.GET.get("account", "")}
+    single = preview.account_id is not None
+    return {
+        "scope": BillRunForm.SCOPE_ACCOUNT if single else BillRunForm.SCOPE_BATCHES,
+        "account": preview.account.number if single else "",
+        "batches": preview.batches,
+        "bill_cycle_day": preview.bill_cycle_day,
+        "charge_types": preview.charge_types,
+        "invoice_date": preview.invoice_date,
+        "target_date": preview.target_date,
+        "name": preview.name,
+    }
 
 
 @require_GET
