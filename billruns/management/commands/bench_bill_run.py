@@ -36,7 +36,10 @@ from accounts.demo import seed_demo_accounts
 from accounts.models import Charge, Subscription, UsageRecord
 from billruns import execution, floor, services
 from billruns.management.commands._common import parse_date
-from billruns.models import BillRun
+from billruns.models import BillingPreviewRun, BillRun
+from billruns.preview import result
+from billruns.preview import services as previews
+from billruns.preview.execution import preview_chunk
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument, DocumentLine
 
@@ -52,14 +55,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _worker(chunk_ids: list[int]) -> tuple[int, float, dict[str, float]]:
-    """Bill every chunk this process can claim; return (chunks billed, peak RSS in MB, seconds
-    spent in each phase of a chunk, summed)."""
+def _worker(chunk_ids: list[int], work=None) -> tuple[int, float, dict[str, float]]:
+    """Bill (or, with work=preview_chunk, preview) every chunk this process can claim; return
+    (chunks done, peak RSS in MB, seconds spent in each phase of a chunk, summed)."""
     connections.close_all()  # never share the parent's connection across fork
+    work = work or execution.bill_chunk
     billed = 0
     split = dict.fromkeys(execution.Split.PHASES, 0.0)
     for chunk_id in chunk_ids:
-        if (result := execution.bill_chunk(chunk_id=chunk_id)) is not None:
+        if (result := work(chunk_id=chunk_id)) is not None:
             billed += 1
             _add_split(split, result.split.seconds)
     connections.close_all()
@@ -103,6 +107,12 @@ class Command(BaseCommand):
             "functions by own time (the run's wall time then includes the profiler's cost).",
         )
         parser.add_argument(
+            "--preview",
+            action="store_true",
+            help="First preview the same run (DESIGN §11) with the same workers, and compare "
+            "its time with the rating share (read and rate) of the run's.",
+        )
+        parser.add_argument(
             "--analyze",
             action="store_true",
             help="ANALYZE the database before the run and after each run, untimed, as "
@@ -141,7 +151,12 @@ class Command(BaseCommand):
                     f"Before the run: {snapshot.describe()} copied in "
                     f"{time.monotonic() - started:.1f} s"
                 )
+            preview = None
+            if options["preview"]:
+                preview = self._preview(as_of, options["workers"], options["chunk_size"])
             run, counts = self._first_run(as_of, options["workers"], options["chunk_size"])
+            if preview is not None:
+                self._compare_preview(preview, run, counts)
             for step, action in enumerate(then):
                 if step:  # the run before was canceled
                     run = self._bill_again(as_of, options["workers"], options["chunk_size"], counts)
@@ -194,6 +209,60 @@ class Command(BaseCommand):
             raise CommandError(f"{run.number} ended {run.status}: {run.error_message}")
         self._analyze(f"after {run.number}")
         return run, wall, len(queries.captured_queries), first, rss
+
+    def _preview(self, as_of, workers: int, chunk_size: int) -> tuple:
+        """Preview the run the bench then bills, with `workers` processes; returns (the
+        preview, wall seconds, its chunks' split summed)."""
+        preview = previews.create_preview(
+            terms=RunTerms(invoice_date=as_of, target_date=as_of, name="bench_bill_run"),
+            acting_user=None,
+            enqueue=False,
+        )
+        wall = time.monotonic()
+        previews.start_preview(preview_id=preview.pk, enqueue=False, chunk_size=chunk_size)
+        chunk_ids = list(preview.chunks.order_by("sequence").values_list("id", flat=True))
+        connections.close_all()
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.starmap(_worker, [(chunk_ids, preview_chunk)] * workers)
+        wall = time.monotonic() - wall
+        preview.refresh_from_db()
+        if preview.status != BillingPreviewRun.Status.COMPLETED:
+            raise CommandError(f"{preview.number} ended {preview.status}: {preview.error_message}")
+        split = dict.fromkeys(execution.Split.PHASES, 0.0)
+        for _, _, seconds in results:
+            _add_split(split, seconds)
+        csv_bytes = sum(len(part) for part in result.stream(preview))
+        self.stdout.write(
+            f"{preview.number}: {preview.number_of_accounts:,} accounts, "
+            f"{preview.number_of_lines:,} lines ({csv_bytes / 1e6:,.1f} MB of CSV), "
+            f"{wall:.2f} s wall; peak RSS per worker (MB): "
+            + ", ".join(f"{peak:.0f}" for _, peak, _ in results)
+        )
+        return preview, wall, split
+
+    def _compare_preview(self, measured, run: BillRun, counts: tuple[int, int]) -> None:
+        """Print the preview's time against the run's rating share; refuse a preview that does
+        not foresee the run's documents and lines."""
+        preview, wall, split = measured
+        foreseen = (
+            preview.number_of_invoices + preview.number_of_credit_memos,
+            preview.number_of_lines,
+        )
+        if foreseen != counts:
+            raise CommandError(
+                f"{preview.number} foresaw {foreseen[0]:,} documents and {foreseen[1]:,} lines; "
+                f"{run.number} wrote {counts[0]:,} and {counts[1]:,}."
+            )
+        run_total = sum(self.split.values())
+        rating = self.split["read"] + self.split["rate"]
+        run_wall = (run.total_time_ms or 0) / 1000
+        share = run_wall * rating / run_total if run_total else 0.0
+        self.stdout.write(
+            f"Preview {wall:.2f} s against the run's rating share (read and rate, "
+            f"{rating / run_total:.0%} of its chunks' time) of {share:.2f} s of its "
+            f"{run_wall:.2f} s processing; the preview's own split: "
+            + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in split.items())
+        )
 
     def _analyze(self, when: str) -> None:
         """Gather the planner's statistics (with --analyze), outside every timing."""
