@@ -38,7 +38,11 @@ class BillRunFilterSerializer(serializers.Serializer):
     )
 
 
-class BillRunCreateSerializer(serializers.Serializer):
+class RunTermsSerializer(serializers.Serializer):
+    """The terms a bill run or a billing preview run is created with, as Zuora names them:
+    validated into a `RunTerms` in `validated_data["terms"]`. Subclasses add fields and put
+    them into the terms in `extra_terms`."""
+
     name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     invoiceDate = SaneDateField(required=False, help_text="Defaults to today.")
     targetDate = SaneDateField()
@@ -59,9 +63,6 @@ class BillRunCreateSerializer(serializers.Serializer):
     chargeTypeToExclude = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_CHARGE_TYPES), required=False, max_length=2
     )
-    autoPost = serializers.BooleanField(required=False, default=False)
-    autoEmail = serializers.BooleanField(required=False, default=False)
-    noEmailForZeroAmountInvoice = serializers.BooleanField(required=False, default=False)
 
     def validate_billCycleDay(self, value: str) -> int | None:
         if value == ALL_DAYS:
@@ -100,16 +101,75 @@ class BillRunCreateSerializer(serializers.Serializer):
             batches=[batch for batch in batches if batch != ALL_BATCHES],
             bill_cycle_day=data.get("billCycleDay"),
             charge_types=[t for t in ALL_CHARGE_TYPES if t not in excluded],
-            auto_post=data["autoPost"],
-            auto_email=data["autoEmail"],
-            no_email_for_zero_amount=data["noEmailForZeroAmountInvoice"],
+            **self.extra_terms(data),
         )
         return data
+
+    def extra_terms(self, data: dict) -> dict:
+        """RunTerms fields of a subclass's own request fields."""
+        return {}
+
+
+class BillRunCreateSerializer(RunTermsSerializer):
+    """What a bill run bills (its scope, dates and charge types) and does once billed."""
+
+    autoPost = serializers.BooleanField(required=False, default=False)
+    autoEmail = serializers.BooleanField(required=False, default=False)
+    noEmailForZeroAmountInvoice = serializers.BooleanField(required=False, default=False)
+
+    def extra_terms(self, data: dict) -> dict:
+        return {
+            "auto_post": data["autoPost"],
+            "auto_email": data["autoEmail"],
+            "no_email_for_zero_amount": data["noEmailForZeroAmountInvoice"],
+        }
 
 
 class CurrencyAmountsSerializer(serializers.Serializer):
     invoiceAmount = serializers.DecimalField(max_digits=18, decimal_places=3)
     creditMemoAmount = serializers.DecimalField(max_digits=18, decimal_places=3)
+
+
+AMOUNTS_BY_CURRENCY = serializers.DictField(child=CurrencyAmountsSerializer())
+TOTAL_TIME = serializers.DecimalField(max_digits=15, decimal_places=3, allow_null=True)
+
+
+# How a bill run and a billing preview run answer their terms and totals, in Zuora's words.
+
+
+def batches_answer(scope) -> list[str]:
+    if scope.target_type == TargetType.SINGLE_ACCOUNT:
+        return []
+    return list(scope.batches) or [ALL_BATCHES]
+
+
+def bill_cycle_day_answer(day: int | None, last_day: int | None = None) -> str:
+    if day is None:
+        return ALL_DAYS
+    if last_day not in (None, day):
+        return f"{day}-{last_day}"
+    return str(day)
+
+
+def excluded_charge_types(scope) -> list[str]:
+    return [t for t in ALL_CHARGE_TYPES if t not in scope.charge_types]
+
+
+def amounts_answer(counted) -> dict:
+    """Totals per currency, each rounded to that currency's minor unit; never added across
+    currencies."""
+    return {
+        currency: {
+            "invoiceAmount": str(stored_amount(totals.get("invoice", 0), currency)),
+            "creditMemoAmount": str(stored_amount(totals.get("credit_memo", 0), currency)),
+        }
+        for currency, totals in sorted((counted.amounts_by_currency or {}).items())
+    }
+
+
+def total_time_answer(counted) -> str | None:
+    seconds = counted.total_time_seconds
+    return str(seconds) if seconds is not None else None
 
 
 class BillRunSerializer(serializers.ModelSerializer):
@@ -164,16 +224,10 @@ class BillRunSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_batches(self, run) -> list[str]:
-        if run.target_type == TargetType.SINGLE_ACCOUNT:
-            return []
-        return list(run.batches) or [ALL_BATCHES]
+        return batches_answer(run)
 
     def get_billCycleDay(self, run) -> str:
-        if run.bill_cycle_day is None:
-            return ALL_DAYS
-        if run.bill_cycle_day_to not in (None, run.bill_cycle_day):
-            return f"{run.bill_cycle_day}-{run.bill_cycle_day_to}"
-        return str(run.bill_cycle_day)
+        return bill_cycle_day_answer(run.bill_cycle_day, run.bill_cycle_day_to)
 
     @extend_schema_field(BillRunFilterSerializer(many=True))
     def get_billRunFilters(self, run) -> list[dict]:
@@ -182,25 +236,16 @@ class BillRunSerializer(serializers.ModelSerializer):
         return [{"filterType": "Account", "accountId": run.account.number}]
 
     def get_chargeTypeToExclude(self, run) -> list[str]:
-        return [t for t in ALL_CHARGE_TYPES if t not in run.charge_types]
+        return excluded_charge_types(run)
 
-    @extend_schema_field(serializers.DictField(child=CurrencyAmountsSerializer()))
+    @extend_schema_field(AMOUNTS_BY_CURRENCY)
     def get_amountsByCurrency(self, run) -> dict:
-        """Totals per currency, each rounded to that currency's minor unit; never added
-        across currencies."""
-        return {
-            currency: {
-                "invoiceAmount": str(stored_amount(totals.get("invoice", 0), currency)),
-                "creditMemoAmount": str(stored_amount(totals.get("credit_memo", 0), currency)),
-            }
-            for currency, totals in sorted((run.amounts_by_currency or {}).items())
-        }
+        return amounts_answer(run)
 
-    @extend_schema_field(serializers.DecimalField(max_digits=15, decimal_places=3, allow_null=True))
+    @extend_schema_field(TOTAL_TIME)
     def get_totalTime(self, run):
         """Processing time in seconds (not posting), as the Billing Run data source has it."""
-        seconds = run.total_time_seconds
-        return str(seconds) if seconds is not None else None
+        return total_time_answer(run)
 
     def to_representation(self, run) -> dict:
         """The fields above, built in one pass: DRF's per-field machinery cost 0.4 ms a run,

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import billruns, customers, documents, usage, webhook_views
+from api import billruns, customers, documents, previews, usage, webhook_views
 from api.views import not_found
 
 app_name = "api"
@@ -23,6 +23,23 @@ urlpatterns = [
         "bill-runs/<str:key>/failures",
         billruns.BillRunFailuresView.as_view(),
         name="bill_run_failures",
+    ),
+    path("billing-preview-runs", previews.PreviewListView.as_view(), name="previews"),
+    path("billing-preview-runs/<str:key>", previews.PreviewDetailView.as_view(), name="preview"),
+    path(
+        "billing-preview-runs/<str:key>/cancel",
+        previews.PreviewCancelView.as_view(),
+        name="preview_cancel",
+    ),
+    path(
+        "billing-preview-runs/<str:key>/result",
+        previews.PreviewResultView.as_view(),
+        name="preview_result",
+    ),
+    path(
+        "billing-preview-runs/<str:key>/failures",
+        previews.PreviewFailuresView.as_view(),
+        name="preview_failures",
     ),
     path("accounts", customers.AccountListView.as_view(), name="accounts"),
     path("accounts/<str:key>", customers.AccountDetailView.as_view(), name="account"),
