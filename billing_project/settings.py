@@ -5,6 +5,7 @@ sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see docs/operat
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +23,18 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_amounts(name: str, default: str) -> dict[str, Decimal]:
+    """Pairs like "USD=1000,JPY=100000" as {"USD": Decimal("1000"), "JPY": Decimal("100000")}."""
+    amounts = {}
+    for pair in env_list(name, default):
+        key, _, amount = pair.partition("=")
+        try:
+            amounts[key.strip().upper()] = Decimal(amount.strip())
+        except InvalidOperation:
+            raise ImproperlyConfigured(f"{name}: {pair!r} is not CURRENCY=amount.") from None
+    return amounts
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -204,6 +217,11 @@ BILLCYCLE_CHUNK_SIZE = int(os.environ.get("BILLCYCLE_CHUNK_SIZE", "1000"))
 BILLCYCLE_LEASE_SECONDS = int(os.environ.get("BILLCYCLE_LEASE_SECONDS", "30"))
 # How amounts are written on pages, PDFs and emails (babel locale: en_US gives $1,234.50).
 MONEY_LOCALE = os.environ.get("BILLCYCLE_MONEY_LOCALE", "en_US")
+# The variance review (billruns.review) flags a first document in a currency above this amount,
+# in the currency's major unit: "CUR=amount" pairs, "*" for every currency not named.
+BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS = env_amounts(
+    "BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS", "*=1000,JPY=100000"
+)
 
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("bill-runs/", include("billruns.urls")),
+    path("bill-runs/", include("billruns.review.urls")),  # the Review tab's form and export
     path("schedules/", include("billruns.schedules.urls")),
     path("documents/", include("invoicing.urls")),
     path("accounts/", include("accounts.urls")),

@@ -17,6 +17,8 @@ from billruns import leases, selectors, services
 from billruns.filters import BillRunFilter
 from billruns.forms import BillRunForm
 from billruns.models import BillingPreviewRun, BillRun
+from billruns.review import selectors as review
+from billruns.review.forms import ReviewThresholdForm
 from billruns.services.lifecycle import TRANSITIONS, Action
 from billruns.terms import RunTerms
 from core.errors import DomainError
@@ -42,6 +44,8 @@ TABS = {
     "failed": "Failed Accounts or Subscriptions",
     "history": "History",
 }
+# Shown once a run's documents are all written and none is voided (review.REVIEW_STATUSES).
+REVIEW_TAB = {"review": "Review"}
 
 
 @require_GET
@@ -56,6 +60,7 @@ def list_view(request):
             "filter": filterset,
             "page_obj": page,
             "filtered": filterset.is_filtering,
+            "totals": selectors.bill_run_totals(filterset.qs) if page.paginator.count else [],
         },
     )
 
@@ -185,14 +190,15 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
 @permission_required("billruns.view_billrun", raise_exception=True)
 def detail_view(request, pk):
     run = get_object_or_404(selectors.bill_run_detail(), pk=pk)
-    tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "invoices"
+    tabs = TABS | REVIEW_TAB if run.status in review.REVIEW_STATUSES else TABS
+    tab = request.GET.get("tab") if request.GET.get("tab") in tabs else "invoices"
     document_counts = selectors.document_counts(run)
     documents_total = sum(document_counts.values())
     posted = document_counts.get(BillingDocument.Status.POSTED, 0)
     context = {
         "run": run,
         "tab": tab,
-        "tabs": TABS,
+        "tabs": tabs,
         "actions": services.available_actions(run, user=request.user, documents=document_counts),
         "live": run.status in LIVE_STATUSES,
         "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
@@ -211,7 +217,15 @@ def detail_view(request, pk):
     }
     if context["live"]:
         context["progress"] = _progress(run, timezone.now())
-    context["tab_page"] = paginate(request, selectors.tab_rows(run, tab))
+    if tab == "review":
+        page = review.review_page(run, page=request.GET.get("page"), sort=request.GET.get("o"))
+        context["review"] = page
+        context["tab_page"] = page.page
+        context["threshold_form"] = ReviewThresholdForm(
+            initial={"threshold_percent": run.review_threshold_percent}
+        )
+    else:
+        context["tab_page"] = paginate(request, selectors.tab_rows(run, tab))
     context["tab_template"] = f"billruns/includes/tab_{TAB_TEMPLATES.get(tab, tab)}.html"
     return render(request, "billruns/billrun_detail.html", context)
 

@@ -19,13 +19,15 @@ LINES_PER_PAGE = 100
 @permission_required("invoicing.view_billingdocument", raise_exception=True)
 def list_view(request):
     documents = DocumentFilter(request.GET, queryset=selectors.document_list())
+    page = paginate(request, documents.qs)
     return render(
         request,
         "invoicing/document_list.html",
         {
             "filter": documents,
-            "page_obj": paginate(request, documents.qs),
+            "page_obj": page,
             "is_filtering": documents.is_filtering,
+            "totals": selectors.document_totals(documents.qs) if page.paginator.count else [],
         },
     )
 

@@ -1,5 +1,5 @@
 """Preview one chunk: claim it under a lease, read and rate its accounts with the bill run's
-own `execution.rate_chunk` (no locks: a preview never blocks a run), then write the chunk's
+own `rating.rate_chunk` (no locks: a preview never blocks a run), then write the chunk's
 CSV rows, counters and failures, and nothing else, in one short transaction.
 
 On PostgreSQL the reads run in one REPEATABLE READ, READ ONLY transaction: a consistent
@@ -17,10 +17,11 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from billruns import leases
-from billruns.execution import MAX_ATTEMPTS, WRITE_BATCH, ChunkResult, rate_chunk
+from billruns.execution import MAX_ATTEMPTS, WRITE_BATCH, ChunkResult
 from billruns.models import BillingPreviewChunk, BillingPreviewFailure, BillingPreviewRun
 from billruns.preview import result as csv_result
 from billruns.preview.services import finish_preview
+from billruns.rating import rate_chunk
 from billruns.selectors import accounts_in_scope
 
 logger = logging.getLogger(__name__)

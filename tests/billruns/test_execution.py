@@ -227,14 +227,14 @@ def test_the_watchdog_bills_a_chunk_whose_lease_lapsed_about_a_lease_after_its_w
 def test_a_worker_whose_chunk_was_taken_over_undoes_its_work(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    from billruns import execution
+    from billruns import rating
 
     ChargeFactory()
     with django_capture_on_commit_callbacks(execute=False):
         run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1)
         services.start_bill_run(run_id=run.pk)
     chunk = run.chunks.get()
-    read_usage = execution._read_usage
+    read_usage = rating._read_usage
 
     def taken_over_meanwhile(*args):
         # Another worker claims the chunk after the stale timeout while this one works.
@@ -243,7 +243,7 @@ def test_a_worker_whose_chunk_was_taken_over_undoes_its_work(
         )
         return read_usage(*args)
 
-    monkeypatch.setattr(execution, "_read_usage", taken_over_meanwhile)
+    monkeypatch.setattr(rating, "_read_usage", taken_over_meanwhile)
     assert bill_chunk(chunk_id=chunk.pk) is None
     assert not DocumentLine.objects.exists()
     run.refresh_from_db()
@@ -306,10 +306,10 @@ def test_the_watchdog_queues_again_the_chunks_of_a_run_whose_queue_entries_were_
 
 
 def test_a_cursor_moved_under_a_chunk_makes_it_bill_again_from_fresh_reads(run_now, monkeypatch):
-    from billruns import execution
+    from billruns import rating
 
     charge = ChargeFactory()
-    read_usage = execution._read_usage
+    read_usage = rating._read_usage
     calls = []
 
     def cursor_moves_on_first_attempt(*args):
@@ -318,7 +318,7 @@ def test_a_cursor_moved_under_a_chunk_makes_it_bill_again_from_fresh_reads(run_n
         calls.append(1)
         return read_usage(*args)
 
-    monkeypatch.setattr(execution, "_read_usage", cursor_moves_on_first_attempt)
+    monkeypatch.setattr(rating, "_read_usage", cursor_moves_on_first_attempt)
     run = run_now()
     # An expected race spends no attempt (it is not a failure) and leaves no error behind.
     chunk = run.chunks.get()
@@ -377,7 +377,7 @@ def test_the_chunk_reads_charges_in_the_engine_s_field_order():
     """_read_charges builds ChargeInput positionally from CHARGE_FIELDS (account_id aside)."""
     import dataclasses
 
-    from billruns.execution import CHARGE_FIELDS
+    from billruns.rating import CHARGE_FIELDS
     from invoicing.rating.engine import ChargeInput
 
     read = [name.removesuffix("_text") for name in CHARGE_FIELDS if name != "account_id"]

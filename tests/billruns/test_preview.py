@@ -198,27 +198,27 @@ def test_canceling_a_preview_stops_it():
 
 
 def test_a_chunk_canceled_while_rated_keeps_nothing(monkeypatch):
-    from billruns import execution
+    from billruns import rating
 
     ChargeFactory()
     preview = previews.create_preview(
         terms=RunTerms(invoice_date=FEB1, target_date=FEB1), acting_user=None, enqueue=False
     )
     previews.start_preview(preview_id=preview.pk, enqueue=False)
-    read_usage = execution._read_usage
+    read_usage = rating._read_usage
 
     def canceled_meanwhile(*args):
         previews.cancel_preview(preview=BillingPreviewRun.objects.get(pk=preview.pk))
         return read_usage(*args)
 
-    monkeypatch.setattr(execution, "_read_usage", canceled_meanwhile)
+    monkeypatch.setattr(rating, "_read_usage", canceled_meanwhile)
     assert preview_chunk(chunk_id=preview.chunks.get().pk) is None
     chunk = preview.chunks.get()
     assert (chunk.status, bytes(chunk.csv_rows)) == ("Running", b"")
 
 
 def test_a_chunk_that_keeps_failing_ends_the_preview_in_error(monkeypatch, caplog):
-    from billruns import execution
+    from billruns import execution, rating
 
     charge = ChargeFactory()
     preview = previews.create_preview(
@@ -229,7 +229,7 @@ def test_a_chunk_that_keeps_failing_ends_the_preview_in_error(monkeypatch, caplo
     def broken(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(execution, "_read_usage", broken)
+    monkeypatch.setattr(rating, "_read_usage", broken)
     chunk_id = preview.chunks.get().pk
     for _ in range(execution.MAX_ATTEMPTS):
         assert preview_chunk(chunk_id=chunk_id) is None

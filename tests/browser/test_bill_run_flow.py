@@ -184,7 +184,8 @@ def test_the_documents_and_accounts_pages_render(
 ):
     log_in("operator", "operator-pass")
     page.get_by_role("link", name="Documents").first.click()
-    expect(page.locator("table")).to_contain_text("INV")
+    expect(page.locator("table#documents")).to_contain_text("INV")
+    expect(page.locator("#document-totals")).to_contain_text("$200.00")
     screenshot("documents-list")
     page.get_by_role("link", name="Accounts").first.click()
     expect(page.locator("table")).to_contain_text("Acme")

@@ -15,7 +15,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Amendment, Charge, UsageRecord
-from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, BillRunSchedule
+from billruns.models import (
+    BillingPreviewChunk,
+    BillingPreviewFailure,
+    BillingPreviewRun,
+    BillRun,
+    BillRunChunk,
+    BillRunEvent,
+    BillRunFailure,
+    BillRunSchedule,
+)
 from invoicing.models import BillingDocument
 from tests.factories import (
     BillingDocumentFactory,
@@ -73,6 +82,18 @@ def build_one_of_everything(owner):
     )
     BillRunEvent.objects.create(
         bill_run=run, bill_run_number=run.number, to_status="Pending", at=timezone.now()
+    )
+    preview = BillingPreviewRun.objects.create(
+        name="February preview",
+        invoice_date=dt.date(2026, 2, 1),
+        target_date=dt.date(2026, 2, 1),
+        created_by=owner,
+    )
+    BillingPreviewChunk.objects.create(
+        preview=preview, sequence=0, first_account_id=account.pk, last_account_id=account.pk
+    )
+    BillingPreviewFailure.objects.create(
+        preview=preview, account=account, error_code="invalid_tiers", message="Bad tiers"
     )
     BillRunSchedule.objects.create(
         name="Monthly run",

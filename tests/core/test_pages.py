@@ -54,6 +54,36 @@ def test_home_counts_accounts_and_lists_recent_runs(
     assert "No bill runs yet." not in content
 
 
+def test_home_shows_each_recent_runs_amounts_per_currency_and_status(
+    client, operator, django_assert_max_num_queries
+):
+    billed = BillRunFactory(
+        status="Completed",
+        amounts_by_currency={
+            "EUR": {"invoice": "7.000", "credit_memo": "0"},
+            "USD": {"invoice": "1234.50", "credit_memo": "20.00"},
+        },
+    )
+    failed = BillRunFactory(status="Error", number_of_failures=1)
+    client.force_login(operator)
+    with django_assert_max_num_queries(6):
+        content = client.get(reverse("home")).content.decode()
+    row = re.search(rf'<tr data-run="{billed.number}">.*?</tr>', content, re.S).group(0)
+    assert 'data-status="Completed"' in row and ">Completed</span>" in row
+    invoices = re.search(r'data-kind="invoice">(.*?)</td>', row, re.S).group(1)
+    credit_memos = re.search(r'data-kind="credit_memo">(.*?)</td>', row, re.S).group(1)
+    assert "€7.00" in invoices and "$1,234.50" in invoices
+    assert "€0.00" in credit_memos and "$20.00" in credit_memos
+    row = re.search(rf'<tr data-run="{failed.number}">.*?</tr>', content, re.S).group(0)
+    assert 'data-status="Error"' in row and "1 failed account" in row and "—" in row
+    BillRunFactory.create_batch(
+        8, amounts_by_currency={"USD": {"invoice": "1.00", "credit_memo": "0"}}
+    )
+    with django_assert_max_num_queries(6):
+        content = client.get(reverse("home")).content.decode()
+    assert content.count("<tr data-run=") == 5
+
+
 def test_logout_needs_a_post_and_ends_the_session(client, operator):
     client.force_login(operator)
     response = client.post(reverse("logout"))

@@ -15,18 +15,18 @@ class SlowdownConfig(AppConfig):
     label = "fault_slowdown"
 
     def ready(self):
-        from billruns import execution, leases
+        from billruns import leases, rating
 
         chunk_delay = float(os.environ.get("FAULT_CHUNK_DELAY", "0"))
         batch_delay = float(os.environ.get("FAULT_BATCH_DELAY", "0"))
         if chunk_delay:
-            read_usage = execution._read_usage
+            read_usage = rating._read_usage
 
             def slow_read_usage(*args, **kwargs):
                 time.sleep(chunk_delay)
                 return read_usage(*args, **kwargs)
 
-            execution._read_usage = slow_read_usage
+            rating._read_usage = slow_read_usage
         if batch_delay:
             renew = leases.RunLease.renew
 

@@ -22,8 +22,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("invoicing:list")
-# session, user, the user's and the group's permissions, the count, the page.
-LIST_QUERIES = 6
+# session, user, the user's and the group's permissions, the count, the page, the totals.
+LIST_QUERIES = 7
 # session, user, permissions (2), the document with its account and run, the line count and page.
 DETAIL_QUERIES = 7
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import transaction
 
-from billruns import execution, leases, services
+from billruns import execution, leases, rating, services
 from billruns.models import BillRun
 from billruns.recovery import recover
 from invoicing.models import DocumentLine
@@ -43,7 +43,7 @@ def test_a_slow_chunk_keeps_its_lease_only_while_it_is_renewed(settings, monkeyp
         run = create_bill_run(acting_user=None, invoice_date=FEB1, target_date=FEB1, enqueue=False)
     services.start_bill_run(run_id=run.pk, enqueue=False)
     chunk = run.chunks.get()
-    read_usage = execution._read_usage
+    read_usage = rating._read_usage
     in_transaction = threading.Event()
 
     def slow_read_usage(*args):
@@ -51,7 +51,7 @@ def test_a_slow_chunk_keeps_its_lease_only_while_it_is_renewed(settings, monkeyp
         time.sleep(2 * LEASE)  # the worker is alive, just slow
         return read_usage(*args)
 
-    monkeypatch.setattr(execution, "_read_usage", slow_read_usage)
+    monkeypatch.setattr(rating, "_read_usage", slow_read_usage)
 
     def first_worker():
         return execution.bill_chunk(chunk_id=chunk.pk)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connections, transaction
 
-from billruns import execution, services
+from billruns import execution, rating, services
 from billruns.models import BillingPreviewRun
 from billruns.preview import services as previews
 from billruns.preview.execution import preview_chunk
@@ -53,7 +53,7 @@ def pause_in(monkeypatch, thread_name: str):
     """Hold the named thread inside its chunk's reads (after the accounts, before the charges)
     until released; returns (reached, release) events."""
     reached, release = threading.Event(), threading.Event()
-    read_charges = execution._read_charges
+    read_charges = rating._read_charges
 
     def paused(*args):
         if threading.current_thread().name == thread_name:
@@ -61,7 +61,7 @@ def pause_in(monkeypatch, thread_name: str):
             assert release.wait(timeout=20)
         return read_charges(*args)
 
-    monkeypatch.setattr(execution, "_read_charges", paused)
+    monkeypatch.setattr(rating, "_read_charges", paused)
     return reached, release
 
 
@@ -135,13 +135,13 @@ def test_a_preview_s_reads_cannot_write(monkeypatch):
 
     accounts_to_bill()
     preview = planned_preview()
-    read_usage = execution._read_usage
+    read_usage = rating._read_usage
 
     def writes(*args):
         Charge.objects.update(charged_through=FEB1)
         return read_usage(*args)
 
-    monkeypatch.setattr(execution, "_read_usage", writes)
+    monkeypatch.setattr(rating, "_read_usage", writes)
     chunk = preview.chunks.get()
     assert preview_chunk(chunk_id=chunk.pk) is None
     chunk.refresh_from_db()

@@ -40,6 +40,7 @@ from billruns.models import BillingPreviewRun, BillRun
 from billruns.preview import result
 from billruns.preview import services as previews
 from billruns.preview.execution import preview_chunk
+from billruns.rating import Split
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument, DocumentLine
 
@@ -61,7 +62,7 @@ def _worker(chunk_ids: list[int], work=None) -> tuple[int, float, dict[str, floa
     connections.close_all()  # never share the parent's connection across fork
     work = work or execution.bill_chunk
     billed = 0
-    split = dict.fromkeys(execution.Split.PHASES, 0.0)
+    split = dict.fromkeys(Split.PHASES, 0.0)
     for chunk_id in chunk_ids:
         if (result := work(chunk_id=chunk_id)) is not None:
             billed += 1
@@ -228,7 +229,7 @@ class Command(BaseCommand):
         preview.refresh_from_db()
         if preview.status != BillingPreviewRun.Status.COMPLETED:
             raise CommandError(f"{preview.number} ended {preview.status}: {preview.error_message}")
-        split = dict.fromkeys(execution.Split.PHASES, 0.0)
+        split = dict.fromkeys(Split.PHASES, 0.0)
         for _, _, seconds in results:
             _add_split(split, seconds)
         csv_bytes = sum(len(part) for part in result.stream(preview))
