@@ -56,6 +56,7 @@ def test_the_run_form_s_preview_shows_what_the_run_would_bill_and_writes_nothing
         ("100.00", "Invoice"),
         ("100.00", "Invoice"),
     ]
+    assert 'id="previews-link"' in logged_in.get(reverse("billruns:list")).content.decode()
     listing = logged_in.get(reverse("billruns:preview_list")).content.decode()
     assert preview.number in listing and "Batch1 · all bill cycle days" in listing
 
