@@ -22,27 +22,44 @@ def header() -> bytes:
 
 
 def chunk_rows(rated) -> tuple[bytes, int]:
-    """The CSV rows of a rated chunk's lines (execution.RatedChunk), compressed, and how many.
+    """The CSV rows of a rated chunk's lines (rating.RatedChunk), compressed, and how many.
 
     Amounts are as the document carries them: a credit memo's lines with their signs turned,
-    exactly as the run writes them."""
+    exactly as the run writes them. Built as text directly (the hot part of a preview): the
+    account, charge and subscription part once per charge; dates and decimals never need
+    quoting."""
     numbers = {account["id"]: account["number"] for account in rated.accounts}
-    rows = []
+    rows: list[str] = []
+    append = rows.append
+    heads: dict[int, str] = {}  # charge id → "account,charge,subscription,type,"
     for rating in rated.ratings:
         draft = rating.document
         if draft is None:
             continue
-        kind = draft.kind.value  # Invoice or CreditMemo, as BillingDocument.kind stores it
-        account = numbers[rating.account_id]
+        # documentType: Invoice or CreditMemo, as BillingDocument.kind stores it.
+        tail = f",{draft.currency},{draft.kind.value}\n"
+        account = _field(numbers[rating.account_id])
         for line in draft.lines:
-            rows.append((
-                account, rated.charges[line.charge_id].number,
-                rated.subscription_numbers[line.subscription_id], line.charge_type,
-                line.service_start, line.service_end,  # str(date) is its ISO form
-                line.quantity, line.unit_price, line.amount, draft.currency, kind,
-            ))  # fmt: skip
+            head = heads.get(line.charge_id)
+            if head is None:
+                charge = _field(rated.charges[line.charge_id].number)
+                subscription = _field(rated.subscription_numbers[line.subscription_id])
+                head = heads[line.charge_id] = (
+                    f"{account},{charge},{subscription},{line.charge_type},"
+                )
+            append(
+                f"{head}{line.service_start},{line.service_end},{line.quantity},"
+                f"{line.unit_price},{line.amount}{tail}"
+            )
     # Level 1: a third of level 6's time for 12 % of the size instead of 9 %.
-    return zlib.compress(_csv(rows), 1), len(rows)
+    return zlib.compress("".join(rows).encode(), 1), len(rows)
+
+
+def _field(text: str) -> str:
+    """A text field as the csv module writes it (quoted only when it must be)."""
+    if any(char in text for char in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def stream(preview: BillingPreviewRun) -> Iterator[bytes]:

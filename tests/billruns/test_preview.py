@@ -315,3 +315,13 @@ def test_the_command_refuses_bad_input_in_one_line_and_writes_no_file(arguments,
     assert not path.exists()
     assert not BillingPreviewRun.objects.exists()
     assert Account.objects.count() == 1
+
+
+def test_numbers_with_commas_or_quotes_are_quoted_as_the_csv_module_would():
+    charge = ChargeFactory()
+    Account.objects.filter(pk=charge.account_id).update(number='A,1"x')
+    Charge.objects.filter(pk=charge.pk).update(number="C\n2")
+    preview = preview_here(RunTerms(invoice_date=FEB1, target_date=FEB1))
+    rows = csv_rows(preview)
+    assert {(row["accountNumber"], row["chargeNumber"]) for row in rows} == {('A,1"x', "C\n2")}
+    assert [row["amount"] for row in rows] == ["100.00", "100.00"]
