@@ -32,6 +32,7 @@ def chunk_rows(rated) -> tuple[bytes, int]:
     rows: list[str] = []
     append = rows.append
     heads: dict[int, str] = {}  # charge id → "account,charge,subscription,type,"
+    days: dict = {}  # date → its ISO text: a chunk's lines share a few dozen dates
     for rating in rated.ratings:
         draft = rating.document
         if draft is None:
@@ -47,10 +48,17 @@ def chunk_rows(rated) -> tuple[bytes, int]:
                 head = heads[line.charge_id] = (
                     f"{account},{charge},{subscription},{line.charge_type},"
                 )
+            start, end = line.service_start, line.service_end
+            # str() of a Decimal is twice as fast as formatting it in an f-string.
             append(
-                f"{head}{line.service_start},{line.service_end},{line.quantity},"
-                f"{line.unit_price},{line.amount}{tail}"
-            )
+                "".join((
+                    head,
+                    days.get(start) or days.setdefault(start, start.isoformat()), ",",
+                    days.get(end) or days.setdefault(end, end.isoformat()), ",",
+                    str(line.quantity), ",", str(line.unit_price), ",", str(line.amount),
+                    tail,
+                ))
+            )  # fmt: skip
     # Level 1: a third of level 6's time for 12 % of the size instead of 9 %.
     return zlib.compress("".join(rows).encode(), 1), len(rows)
 
