@@ -218,10 +218,9 @@ BILLCYCLE_LEASE_SECONDS = int(os.environ.get("BILLCYCLE_LEASE_SECONDS", "30"))
 # How amounts are written on pages, PDFs and emails (babel locale: en_US gives $1,234.50).
 MONEY_LOCALE = os.environ.get("BILLCYCLE_MONEY_LOCALE", "en_US")
 # The variance review (billruns.review) flags a first document in a currency above this amount,
-# in the currency's major unit: "CUR=amount" pairs, "*" for every currency not named.
-BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS = env_amounts(
-    "BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS", "*=1000,JPY=100000"
-)
+# in the currency's major unit: "CUR=amount" pairs, "*" for every currency not named. A currency
+# left out is compared with the run itself: 5 x its average document in that currency.
+BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS = env_amounts("BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS", "")
 
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

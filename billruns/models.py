@@ -582,10 +582,12 @@ class BillRunSchedule(BillRunTerms):
             raise ValidationError({"day_of_month": "A monthly schedule needs a day of month."})
 
 
-# Billing preview runs live in billruns.preview.models; imported here so that the app registers
-# them (and `from billruns.models import BillingPreviewRun` works like every other model).
+# Billing preview runs and the variance review's facts live in their packages; imported here so
+# that the app registers them (and `from billruns.models import BillingPreviewRun` works like
+# every other model).
 from billruns.preview.models import (  # noqa: E402, F401
     BillingPreviewChunk,
     BillingPreviewFailure,
     BillingPreviewRun,
 )
+from billruns.review.models import ReviewEntry, ReviewPreparation  # noqa: E402, F401

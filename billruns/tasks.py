@@ -83,3 +83,10 @@ def delete_old_previews() -> str:
     from billruns.preview import services as previews
 
     return f"{previews.delete_old_previews()} previews older than 180 days deleted"
+
+
+def prepare_review(run_id: int, attempt: int) -> str:
+    from billruns.review import services as review
+
+    prepared = review.prepare_review(run_id=run_id, attempt=attempt)
+    return f"review of bill run {run_id}: {'prepared' if prepared else 'nothing to do'}"

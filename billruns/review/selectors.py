@@ -16,53 +16,40 @@ A document of the run (either kind, not Canceled) is flagged for one or more rea
 - MANY_LINES: more lines than the run's 99th percentile of line counts (linearly interpolated)
   and at least three times its median: a handful of documents far longer than the run's usual.
 
-Cost, whatever the run's size: a page is three queries (the run's line-count histogram; the
-page's ids with the counts of each flag as window aggregates over the flagged documents; the
-page's documents and their previous ones). Each of the first two walks the run's documents once
-through the (bill_run, kind, status) index with, per document, one probe of the lines' document
-index and one of the documents' (account, document_date) index for the previous document. The
-flags are decided in SQL so that the counts, the page and the export agree; on SQLite amounts are
-floats there, so the one comparison that could tie (a change of exactly the threshold) is made
-with a margin below the smallest difference two stored amounts can make.
+What does not change once a run is Completed is prepared once per run, not per page
+(billruns/review/models.py, services.prepare_review): each document's previous one, signed
+amounts, change % and line count as a ReviewEntry row, and the run's line-count histogram. The
+flags are conditions on those rows that indexes answer, so a page reads only the flagged
+entries: three queries (the prepared review, which holds the histogram; the page's entries with
+the counts of each flag as window aggregates; the page's documents and their previous ones),
+whatever the run's size. The flags are decided in SQL so that the counts, the page and the
+export agree; the threshold and the first-document amounts are applied when the page is read,
+so changing them needs no new preparation.
 """
 
 import math
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import reduce
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Abs, Cast, Coalesce, NullIf
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Window
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from billruns.models import BillRun
-from core.money import stored_amount
+from billruns.review import services
+from billruns.review.models import ReviewEntry, ReviewPreparation
+from billruns.review.services import REVIEW_STATUSES  # noqa: F401 (the review's runs, for pages)
+from core.errors import DomainError
+from core.money import round_amount, stored_amount
 from core.paging import PER_PAGE
-from invoicing.models import AMOUNT, BillingDocument, DocumentLine
-
-# The runs whose documents are all written and not voided: the review is of these.
-REVIEW_STATUSES = frozenset(
-    {BillRun.Status.COMPLETED, BillRun.Status.POST_IN_PROGRESS, BillRun.Status.POSTED}
-)
+from invoicing.models import BillingDocument
 
 CHANGE = "Change above threshold"
 FIRST = "First document above amount"
@@ -71,20 +58,23 @@ MANY_LINES = "Many lines"
 # MANY_LINES: above this quantile of the run's line counts, and at least FACTOR x its median.
 LINES_QUANTILE = Fraction(99, 100)
 LINES_MEDIAN_FACTOR = 3
+# FIRST, for a currency the setting leaves out: above this many times the run's average
+# document in that currency.
+FIRST_AVERAGE_FACTOR = 5
 
 # Sort keys (the `o` parameter, as every list's; "-key" descending) → the ordering columns.
 SORTS = {
     "account": "account__number",
-    "amount": "signed_amount",
+    "amount": "amount",
     "change": "change_percent",
-    "previous": "previous_signed_amount",
+    "previous": "previous_amount",
 }
 DEFAULT_SORT = "account"
 
-# Stored amounts have at most 3 decimals and the threshold 2, so |this - previous| x 100 -
-# threshold x |previous| is a multiple of 0.00001: "> 0" is "> half of that", which SQLite's
-# float arithmetic cannot get wrong for amounts below a hundred million.
-CHANGE_MARGIN = Decimal("0.000005")
+# A stored change % is a multiple of 0.001 (rounded away from zero, ReviewEntry) and the
+# threshold of 0.01, so "above the threshold" is "above it by more than half of 0.001": a margin
+# that SQLite's float comparison cannot get wrong.
+CHANGE_MARGIN = Decimal("0.0005")
 PERCENT_PLACES = Decimal("0.1")
 # A condition no document meets, that still compiles to SQL (an empty `pk__in` would not, inside
 # an aggregate's filter).
@@ -103,15 +93,36 @@ class ReviewRules:
     median_lines: Decimal | None = None
     top_lines: Decimal | None = None
 
+    # The currencies whose amount comes from the run itself (FIRST_AVERAGE_FACTOR x its
+    # average document), not from the setting.
+    derived: frozenset[str] = frozenset()
+
     @property
     def first_document_amounts_text(self) -> str:
-        """The amounts as the tab says them: "1,000 of that currency (JPY 100,000)"."""
+        """The amounts as the tab says them: "1,000 of that currency (JPY 100,000)", or
+        "5 x this run's average document in its currency (USD 1,234.5)"."""
         amounts = dict(self.first_document_amounts)
         others = amounts.pop("*", None)
-        named = ", ".join(f"{currency} {amount:,f}" for currency, amount in sorted(amounts.items()))
-        if others is None:
-            return f"{named or 'no amount'} (other currencies: never)"
-        return f"{others:,f} of that currency{f' ({named})' if named else ''}"
+
+        def listed(currencies) -> str:
+            return ", ".join(
+                f"{currency} {amounts[currency]:,f}" for currency in sorted(currencies)
+            )
+
+        set_amounts = listed(set(amounts) - self.derived)
+        parts = []
+        if others is not None:
+            parts.append(
+                f"{others:,f} of that currency{f' ({set_amounts})' if set_amounts else ''}"
+            )
+        elif set_amounts:
+            parts.append(set_amounts)
+        if self.derived:
+            parts.append(
+                f"{FIRST_AVERAGE_FACTOR} × this run's average document in its currency "
+                f"({listed(self.derived)})"
+            )
+        return "; ".join(parts) or "no amount"
 
 
 @dataclass(frozen=True)
@@ -160,10 +171,15 @@ class ReviewCounts:
 
 @dataclass(frozen=True)
 class ReviewPage:
-    rules: ReviewRules
+    rules: ReviewRules | None  # None while the review is being prepared
     counts: ReviewCounts
     page: Page  # of ReviewRow
     sort: str
+    preparation: ReviewPreparation
+
+    @property
+    def preparing(self) -> bool:
+        return not self.preparation.is_ready
 
 
 def signed_amount(document: BillingDocument) -> Decimal:
@@ -174,45 +190,55 @@ def signed_amount(document: BillingDocument) -> Decimal:
 
 def first_document_amounts() -> dict[str, Decimal]:
     """Currency → the amount above which its first document is flagged, "*" for every currency
-    not named (setting BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS; a currency neither named nor
-    covered by "*" is never flagged as a first document)."""
+    not named (setting BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS)."""
     amounts = settings.BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS
     return {currency: Decimal(str(amount)) for currency, amount in amounts.items()}
 
 
+def average_document_amounts(run: BillRun, preparation: ReviewPreparation) -> dict[str, Decimal]:
+    """FIRST_AVERAGE_FACTOR x the run's average document amount, for each of its currencies
+    the setting leaves out (none when it has "*"): a run's first documents are compared with
+    what the run usually bills in that currency, so a ¥28,058,074 invoice among ordinary ones
+    stands out and a run of new accounts is not flagged whole. Totals from the run's exact
+    amounts (never an SQL SUM), counts from its prepared review."""
+    configured = settings.BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS
+    if "*" in configured:
+        return {}
+    derived = {}
+    for currency, documents in (preparation.documents_by_currency or {}).items():
+        totals = run.amounts_by_currency.get(currency)
+        if currency in configured or not documents or not totals:
+            continue
+        total = sum(Decimal(totals.get(kind, "0")) for kind in ("invoice", "credit_memo"))
+        derived[currency] = round_amount(total / documents * FIRST_AVERAGE_FACTOR, currency)
+    return derived
+
+
+# -- the prepared review -----------------------------------------------------------------------
+
+
+class ReviewNotReady(DomainError):
+    """A read of a review that is still being prepared (a view asks prepared_review first)."""
+
+
+def prepared_review(run: BillRun) -> ReviewPreparation:
+    """The run's review preparation: one query when it is ready and still true. Missing, stale
+    or stuck, it is asked for (services.request_review: queued, so usually Preparing when this
+    returns; ready already where tasks run inline)."""
+    preparation = ReviewPreparation.objects.with_staleness().filter(bill_run=run).first()
+    if services.needs_preparing(preparation, timezone.now()):
+        preparation = services.request_review(run=run)
+    return preparation
+
+
+def _ready(run: BillRun, preparation: ReviewPreparation | None) -> ReviewPreparation:
+    preparation = preparation or prepared_review(run)
+    if not preparation.is_ready:
+        raise ReviewNotReady(f"The review of {run.number} is being prepared.")
+    return preparation
+
+
 # -- the rules ---------------------------------------------------------------------------------
-
-
-def _run_documents(run: BillRun) -> QuerySet[BillingDocument]:
-    return BillingDocument.objects.filter(bill_run=run).exclude(
-        status=BillingDocument.Status.CANCELED
-    )
-
-
-def _line_count() -> Coalesce:
-    """The document's number of lines: one probe of the lines' document index."""
-    lines = (
-        DocumentLine.objects.filter(document=OuterRef("pk"))
-        .order_by()
-        .values("document")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(lines, output_field=IntegerField()), Value(0))
-
-
-def line_count_histogram(run: BillRun) -> dict[int, int]:
-    """Line count → how many of the run's documents have that many lines: one query, and a
-    short answer whatever the run's size."""
-    rows = (
-        _run_documents(run)
-        .annotate(line_count=_line_count())
-        .values("line_count")
-        .annotate(documents=Count("pk"))
-        .order_by()
-        .values_list("line_count", "documents")
-    )
-    return dict(rows)
 
 
 def quantile(histogram: Mapping[int, int], q: Fraction) -> Fraction | None:
@@ -246,13 +272,16 @@ def many_lines_from(histogram: Mapping[int, int]) -> int | None:
     return max(math.floor(top) + 1, math.ceil(LINES_MEDIAN_FACTOR * median))
 
 
-def review_rules(run: BillRun) -> ReviewRules:
-    """The run's rules: its threshold, the setting's amounts, its line-count statistics (one
-    query)."""
-    histogram = line_count_histogram(run)
+def review_rules(run: BillRun, preparation: ReviewPreparation | None = None) -> ReviewRules:
+    """The run's rules: its threshold, the setting's amounts, its line-count statistics (from
+    the prepared histogram; ReviewNotReady while it is being prepared)."""
+    ready = _ready(run, preparation)
+    histogram = ready.histogram
+    derived = average_document_amounts(run, ready)
     return ReviewRules(
         threshold_percent=run.review_threshold_percent,
-        first_document_amounts=first_document_amounts(),
+        first_document_amounts=first_document_amounts() | derived,
+        derived=frozenset(derived),
         many_lines_from=many_lines_from(histogram),
         median_lines=_two_places(quantile(histogram, Fraction(1, 2))),
         top_lines=_two_places(quantile(histogram, LINES_QUANTILE)),
@@ -268,114 +297,76 @@ def _two_places(value: Fraction | None) -> Decimal | None:
 # -- the flagged documents ----------------------------------------------------------------------
 
 
-def _signed() -> Case:
-    """The amount, negated for a credit memo, in SQL."""
-    return Case(
-        When(kind=BillingDocument.Kind.CREDIT_MEMO, then=-F("amount")),
-        default=F("amount"),
-        output_field=DecimalField(**AMOUNT),
-    )
+def _flag_terms(rules: ReviewRules) -> dict[str, list[Q]]:
+    """Each reason as the terms of an OR on a run's ReviewEntry rows, each term a range of one
+    index once the run is added (the two signs of a change, and of an amount, are two ranges:
+    a credit memo's are negative)."""
 
+    def above(amount: Decimal) -> Q:
+        return Q(amount__gt=amount) | Q(amount__lt=-amount)
 
-def previous_documents(run: BillRun) -> QuerySet[BillingDocument]:
-    """The documents an (outer) document of `run` is compared with, the previous one first:
-    same account and currency, not Canceled, not the run's own, before it by (document_date,
-    id). The `document_date <= …` bound lets the (account, document_date) index start at the
-    outer document's date and walk back to the first that qualifies."""
-    return (
-        BillingDocument.objects.filter(
-            account=OuterRef("account"),
-            currency=OuterRef("currency"),
-            document_date__lte=OuterRef("document_date"),
-        )
-        .filter(Q(document_date__lt=OuterRef("document_date")) | Q(pk__lt=OuterRef("pk")))
-        .exclude(status=BillingDocument.Status.CANCELED)
-        .exclude(bill_run=run)
-        .order_by("-document_date", "-pk")
-    )
-
-
-def _previous(run: BillRun, expression, output_field) -> Subquery:
-    """One figure of the previous document (NULL when there is none), in one index probe."""
-    figure = previous_documents(run).annotate(figure=expression).values("figure")[:1]
-    return Subquery(figure, output_field=output_field)
-
-
-def _as_float(expression):
-    return Cast(expression, FloatField())
-
-
-def _documents(run: BillRun, rules: ReviewRules) -> QuerySet[BillingDocument]:
-    """The run's documents (not Canceled) with the review's figures as aliases: computed only
-    where a filter, an order or an annotation names them.
-
-    - signed_amount; line_count;
-    - change_excess: |this - previous| x 100 - threshold x |previous|, positive when the
-      change is above the threshold, NULL without a previous document (computed inside the
-      previous document's subquery: one probe);
-    - previous_signed_amount, change_percent (a float, NULL from 0.00): for sorting only; the
-      page shows the exact figures computed from the Decimals.
-    """
-    threshold = Value(
-        rules.threshold_percent, output_field=DecimalField(max_digits=7, decimal_places=2)
-    )
-    previous = _signed()
-    this = OuterRef("signed_amount")
-    excess = Abs(this - previous) * Value(100) - threshold * Abs(previous)
-    change = ExpressionWrapper(
-        (_as_float(this) - _as_float(previous))
-        * Value(100.0)
-        / NullIf(Abs(_as_float(previous)), Value(0.0)),
-        output_field=FloatField(),
-    )
-    return (
-        _run_documents(run)
-        .alias(signed_amount=_signed(), line_count=_line_count())
-        .alias(
-            change_excess=_previous(run, excess, DecimalField(max_digits=30, decimal_places=6)),
-            previous_signed_amount=_previous(run, previous, DecimalField(**AMOUNT)),
-            change_percent=_previous(run, change, FloatField()),
-        )
-    )
-
-
-def _flags(rules: ReviewRules) -> dict[str, Q]:
-    """Each reason as a condition on _documents' aliases. Cheap tests come first (SQL stops
-    at the first false term), so a document below its first-document amount costs no probe for
-    FIRST."""
+    threshold = rules.threshold_percent + CHANGE_MARGIN
     named = dict(rules.first_document_amounts)
     fallback = named.pop("*", None)
-    above = NOTHING
+    first = [
+        Q(previous_amount__isnull=True, currency=currency) & above(amount)
+        for currency, amount in named.items()
+    ]
     if fallback is not None:
-        above = Q(amount__gt=fallback) & ~Q(currency__in=list(named))
-    for currency, amount in named.items():
-        above |= Q(currency=currency, amount__gt=amount)
+        first.append(Q(previous_amount__isnull=True) & ~Q(currency__in=named) & above(fallback))
     many = rules.many_lines_from
     return {
-        CHANGE: Q(change_excess__gt=CHANGE_MARGIN),
-        FIRST: above & Q(change_excess__isnull=True),
-        MANY_LINES: Q(line_count__gte=many) if many is not None else NOTHING,
+        CHANGE: [
+            Q(change_percent__gt=threshold),
+            Q(change_percent__lt=-threshold),
+            Q(previous_amount=0) & ~Q(amount=0),  # from zero: no %, always a change
+        ],
+        FIRST: first,
+        MANY_LINES: [Q(line_count__gte=many)] if many is not None else [],
     }
 
 
+def _flags(rules: ReviewRules) -> dict[str, Q]:
+    """Each reason as one condition on an entry (of the run already chosen)."""
+    return {
+        reason: reduce(operator.or_, terms) if terms else NOTHING
+        for reason, terms in _flag_terms(rules).items()
+    }
+
+
+def _flagged(run: BillRun, rules: ReviewRules) -> Q:
+    """The run's flagged entries, read as one index range per term of _flag_terms: on
+    PostgreSQL an OR of the terms (a BitmapOr, then one visit of each flagged row); on SQLite
+    the ids of a UNION ALL of the ranges, as SQLite plans an OR of ranges as one range each only
+    while it has no statistics (after an ANALYZE it reads the whole table, every reviewed run's
+    entries, instead)."""
+    terms = [Q(term, bill_run=run) for terms in _flag_terms(rules).values() for term in terms]
+    if connection.vendor == "postgresql":
+        return reduce(operator.or_, terms)
+    ranges = [ReviewEntry.objects.filter(term).values("pk") for term in terms]
+    return Q(pk__in=ranges[0].union(*ranges[1:], all=True))
+
+
 def flagged_documents(run: BillRun, rules: ReviewRules, *, sort: str = DEFAULT_SORT):
-    """The run's flagged documents in the order `sort` names (account, amount, change,
-    previous; "-" first for descending; nulls last either way; ties by id in the same
-    direction), each with `is_<reason>` booleans and its previous document's id."""
+    """The run's flagged entries in the order `sort` names (account, amount, change,
+    previous; "-" first for descending; nulls last either way; ties by document id in the same
+    direction), each with `is_<reason>` booleans."""
     flags = _flags(rules)
     key = sort.lstrip("-")
     column = SORTS.get(key, SORTS[DEFAULT_SORT])
     descending = sort.startswith("-") and key in SORTS
+    # Nulls last as a sort key of its own rather than NULLS LAST, so that no index gives the
+    # order: PostgreSQL 15 would walk the run's whole (bill_run, change_percent) index for
+    # `change`, expecting the LIMIT to stop it early, but the window counts need every flagged
+    # row first (measured at 1,000,000 accounts: 0.9 s instead of 0.1 s).
+    nulls_last = ExpressionWrapper(Q(**{f"{column}__isnull": True}), output_field=BooleanField())
     if descending:
-        ordering = [F(column).desc(nulls_last=True), F("pk").desc()]
+        ordering = [nulls_last.asc(), F(column).desc(), F("document_id").desc()]
     else:
-        ordering = [F(column).asc(nulls_last=True), F("pk").asc()]
+        ordering = [nulls_last.asc(), F(column).asc(), F("document_id").asc()]
     return (
-        _documents(run, rules)
-        .filter(flags[CHANGE] | flags[FIRST] | flags[MANY_LINES])
+        ReviewEntry.objects.filter(_flagged(run, rules))
         .annotate(
-            previous_id=_previous(run, F("pk"), IntegerField()),
-            number_of_lines=F("line_count"),
             is_change=ExpressionWrapper(flags[CHANGE], output_field=BooleanField()),
             is_first=ExpressionWrapper(flags[FIRST], output_field=BooleanField()),
             is_many_lines=ExpressionWrapper(flags[MANY_LINES], output_field=BooleanField()),
@@ -424,8 +415,8 @@ def _page_number(value) -> int:
 
 
 def _page_query(run: BillRun, rules: ReviewRules, sort: str, number: int, per_page: int):
-    """One page of flagged ids, each row also carrying the counts of every flag (window
-    aggregates over all the flagged documents): one query, one walk of the run's documents."""
+    """One page of flagged entries, each row also carrying the counts of every flag (window
+    aggregates over all the flagged entries): one query, reading only the flagged entries."""
     flags = _flags(rules)
     start = (number - 1) * per_page
     rows = (
@@ -437,16 +428,7 @@ def _page_query(run: BillRun, rules: ReviewRules, sort: str, number: int, per_pa
             many_lines_total=Window(Count("pk", filter=flags[MANY_LINES])),
         )
         .values_list(
-            "pk",
-            "previous_id",
-            "number_of_lines",
-            "is_change",
-            "is_first",
-            "is_many_lines",
-            "flagged_total",
-            "change_total",
-            "first_total",
-            "many_lines_total",
+            *ROW_FIELDS, "flagged_total", "change_total", "first_total", "many_lines_total"
         )
     )
     return list(rows[start : start + per_page])
@@ -456,31 +438,61 @@ def review_page(
     run: BillRun, *, page=None, sort: str | None = None, per_page: int = PER_PAGE
 ) -> ReviewPage:
     """One page of the run's flagged documents with the counts of each flag, in three
-    queries whatever the run's size (four or five for a page past the end, which shows the
-    last page as every list does)."""
-    rules = review_rules(run)
+    queries whatever the run's size (the prepared review, the page, its documents; two more for
+    a page past the end, which shows the last page as every list does). While the review is
+    being prepared, an empty page that says so (its tab polls until it is ready)."""
     sort = normalised_sort(sort)
+    preparation = prepared_review(run)
+    if not preparation.is_ready:
+        return preparing_page(preparation, sort=sort, per_page=per_page)
+    rules = review_rules(run, preparation)
     number = _page_number(page)
     rows = _page_query(run, rules, sort, number, per_page)
     if not rows and number > 1:
         total = flagged_documents(run, rules).count()
         number = max(1, math.ceil(total / per_page))
         rows = _page_query(run, rules, sort, number, per_page)
-    counts = ReviewCounts(*rows[0][6:]) if rows else ReviewCounts()
-    documents = _documents_by_id(id_ for row in rows for id_ in row[:2] if id_ is not None)
-    page_rows = [
-        ReviewRow(
+    counts = ReviewCounts(*rows[0][len(ROW_FIELDS) :]) if rows else ReviewCounts()
+    page_rows = list(_rows([row[: len(ROW_FIELDS)] for row in rows]))
+    paginator = _CountedPaginator(counts.flagged, per_page)
+    return ReviewPage(
+        rules=rules,
+        counts=counts,
+        page=Page(page_rows, number, paginator),
+        sort=sort,
+        preparation=preparation,
+    )
+
+
+def preparing_page(
+    preparation: ReviewPreparation, *, sort: str | None = None, per_page: int = PER_PAGE
+) -> ReviewPage:
+    """The tab of a review being prepared: no rules, no rows."""
+    empty = Page([], 1, _CountedPaginator(0, per_page))
+    return ReviewPage(
+        rules=None,
+        counts=ReviewCounts(),
+        page=empty,
+        sort=normalised_sort(sort),
+        preparation=preparation,
+    )
+
+
+# The entry's columns a row is made of (then its documents, read by id).
+ROW_FIELDS = ("document_id", "previous_id", "line_count", "is_change", "is_first", "is_many_lines")
+
+
+def _rows(entries: list[tuple]) -> Iterator[ReviewRow]:
+    """The review's rows of these entries (ROW_FIELDS): one query for their documents and
+    the previous ones."""
+    documents = _documents_by_id(id_ for row in entries for id_ in row[:2] if id_ is not None)
+    for pk, previous_id, lines, is_change, is_first, is_many_lines in entries:
+        yield ReviewRow(
             document=documents[pk],
             previous=documents.get(previous_id),
             lines=lines,
             reasons=_reasons(is_change, is_first, is_many_lines),
         )
-        for pk, previous_id, lines, is_change, is_first, is_many_lines, *_ in rows
-    ]
-    paginator = _CountedPaginator(counts.flagged, per_page)
-    return ReviewPage(
-        rules=rules, counts=counts, page=Page(page_rows, number, paginator), sort=sort
-    )
 
 
 def _documents_by_id(ids) -> dict[int, BillingDocument]:
@@ -501,28 +513,19 @@ def _reasons(is_change: bool, is_first: bool, is_many_lines: bool) -> tuple[str,
 EXPORT_CHUNK = 2000
 
 
-def review_rows(run: BillRun, *, sort: str | None = None) -> Iterator[ReviewRow]:
+def review_rows(
+    run: BillRun, *, sort: str | None = None, preparation: ReviewPreparation | None = None
+) -> Iterator[ReviewRow]:
     """Every flagged document of the run in the tab's order, read EXPORT_CHUNK at a time: one
-    query for the rules, one for the flagged ids, then one per chunk for the documents."""
-    rules = review_rules(run)
-    rows = flagged_documents(run, rules, sort=normalised_sort(sort)).values_list(
-        "pk", "previous_id", "number_of_lines", "is_change", "is_first", "is_many_lines"
-    )
+    query for the prepared review (none when given), one for the flagged entries, then one
+    per chunk for the documents. ReviewNotReady while the review is being prepared: a view
+    asks prepared_review first, as a stream cannot change its status once it has begun."""
+    rules = review_rules(run, preparation)
+    entries = flagged_documents(run, rules, sort=normalised_sort(sort)).values_list(*ROW_FIELDS)
     chunk: list[tuple] = []
-    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+    for row in entries.iterator(chunk_size=EXPORT_CHUNK):
         chunk.append(row)
         if len(chunk) == EXPORT_CHUNK:
-            yield from _chunk_rows(chunk)
+            yield from _rows(chunk)
             chunk = []
-    yield from _chunk_rows(chunk)
-
-
-def _chunk_rows(chunk: list[tuple]) -> Iterator[ReviewRow]:
-    documents = _documents_by_id(id_ for row in chunk for id_ in row[:2] if id_ is not None)
-    for pk, previous_id, lines, is_change, is_first, is_many_lines in chunk:
-        yield ReviewRow(
-            document=documents[pk],
-            previous=documents.get(previous_id),
-            lines=lines,
-            reasons=_reasons(is_change, is_first, is_many_lines),
-        )
+    yield from _rows(chunk)

@@ -9,4 +9,5 @@ app_name = "review"
 urlpatterns = [
     path("<int:pk>/review/threshold/", views.threshold_view, name="threshold"),
     path("<int:pk>/review/export/", views.export_view, name="export"),
+    path("<int:pk>/review/preparing/", views.preparing_view, name="preparing"),
 ]

@@ -1,10 +1,10 @@
-"""The Review tab's own requests: changing the run's threshold, and the export. The tab itself
-is part of the run's page (billruns.views.detail_view)."""
+"""The Review tab's own requests: changing the run's threshold, the export, and the poll of a
+review being prepared. The tab itself is part of the run's page (billruns.views.detail_view)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
@@ -55,9 +55,15 @@ def export_view(request, pk):
         return _bad_request("Choose the export format: format=csv or format=xlsx.")
     if run.status not in selectors.REVIEW_STATUSES:
         return _bad_request("Only a Completed, Post in progress or Posted run has a review.")
-    cells = export.rows(
-        selectors.review_rows(run, sort=request.GET.get("o")), url=request.build_absolute_uri
-    )
+    preparation = selectors.prepared_review(run)
+    if not preparation.is_ready:
+        return HttpResponse(
+            "The review is being prepared: download it again in a minute.\n",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    review = selectors.review_rows(run, sort=request.GET.get("o"), preparation=preparation)
+    cells = export.rows(review, url=request.build_absolute_uri)
     filename = f"{run.number}-review.{export_format}"
     if export_format == "csv":
         lines = files.csv_lines(export.HEADER, export.csv_safe(cells))
@@ -71,6 +77,24 @@ def export_view(request, pk):
     return FileResponse(
         file, as_attachment=True, filename=filename, content_type=files.XLSX_CONTENT_TYPE
     )
+
+
+@require_GET
+@never_cache
+@permission_required("billruns.view_billrun", raise_exception=True)
+def preparing_view(request, pk):
+    """What the tab polls while the review is being prepared: its progress, or once it is ready
+    (or the run has no review any more), a refresh of the run's page."""
+    run = get_object_or_404(BillRun, pk=pk)
+    if run.status in selectors.REVIEW_STATUSES:
+        preparation = selectors.prepared_review(run)
+        if not preparation.is_ready:
+            review = selectors.preparing_page(preparation, sort=request.GET.get("o"))
+            context = {"run": run, "review": review}
+            return render(request, "billruns/includes/tab_review.html", context)
+    response = HttpResponse(status=204)
+    response["HX-Refresh"] = "true"
+    return response
 
 
 def _bad_request(message: str) -> HttpResponseBadRequest:

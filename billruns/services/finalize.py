@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billruns import emails
 from billruns.models import AccountRangeChunk, BillRun, BillRunChunk, RunCounters
+from billruns.review.services import prepare_review_soon
 from billruns.services.lifecycle import Action, can, move
 from billruns.services.post import post_bill_run
 from core.errors import DomainError
@@ -107,6 +108,7 @@ def finalize_bill_run(*, run_id: int, now: dt.datetime | None = None) -> bool:
 
 def _after_finish(run_id: int) -> None:
     notify_finished(run_id)
+    prepare_review_soon(run_id)
     run = BillRun.objects.get(pk=run_id)
     if run.auto_post and can(run, Action.POST):
         try:

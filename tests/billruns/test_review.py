@@ -12,11 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from billruns.models import BillRun
+from billruns import tasks
+from billruns.models import BillRun, BillRunChunk
 from billruns.review import selectors as review
+from billruns.review import services as review_services
 from billruns.review.export import HEADER
+from billruns.review.models import ReviewEntry, ReviewPreparation
 from billruns.review.selectors import CHANGE, FIRST, MANY_LINES
-from invoicing.models import DocumentLine
+from billruns.services.lifecycle import record
+from invoicing.models import BillingDocument, DocumentLine
 from tests.factories import AccountFactory, BillingDocumentFactory, BillRunFactory, ChargeFactory
 
 DEC1 = dt.date(2025, 12, 1)
@@ -331,10 +335,13 @@ def test_the_tab_costs_the_same_queries_for_3_or_120_flagged_documents(
 ):
     small, big = review_run(3), review_run(120, quiet_count=30)
     for run, shown in ((small, 3), (big, 50)):
-        # The run's page (8, whatever its tab) and the review's three: rules, page, documents.
-        with django_assert_num_queries(11):
-            response = tab(logged_in, run, page=2 if run is big else 1)
-        assert len(response.context["review"].page) == shown
+        tab(logged_in, run)  # prepares the review (inline here: tasks run in sync mode)
+        # The run's page (8, whatever its tab) and the review's three: the prepared review
+        # (with the rules' histogram), the page, its documents.
+        for sort in ("account", "-change"):
+            with django_assert_num_queries(11):
+                response = tab(logged_in, run, page=2 if run is big else 1, o=sort)
+            assert len(response.context["review"].page) == shown
 
 
 def test_a_page_past_the_end_shows_the_last_page(logged_in):
@@ -485,10 +492,152 @@ def test_the_export_of_a_run_without_a_review_is_refused(logged_in):
 
 def test_the_export_reads_in_a_fixed_number_of_queries(logged_in, django_assert_num_queries):
     run = review_run(30)
-    logged_in.get(run.get_absolute_url())
-    # The session, the user, two of permissions, the run; the rules, the flagged ids and one
-    # chunk of documents.
+    tab(logged_in, run)  # prepares the review
+    # The session, the user, two of permissions, the run; the prepared review (the rules), the
+    # flagged entries and one chunk of documents.
     with django_assert_num_queries(8):
         response = export(logged_in, run, "csv")
         rows = b"".join(response.streaming_content).decode().splitlines()
     assert len(rows) == 31
+
+
+# -- the prepared review ------------------------------------------------------------------------
+
+
+def preparation(run) -> ReviewPreparation:
+    return ReviewPreparation.objects.get(bill_run=run)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "change"),
+    [
+        ("100000.00", "125000.40", Decimal("25.0")),  # +25.0004 %: stored 25.001, flagged
+        ("100000.00", "74999.60", Decimal("-25.0")),  # -25.0004 %
+        ("100000.00", "125000.00", None),  # exactly 25 %: stored 25.000, not flagged
+    ],
+)
+def test_a_change_a_hair_above_the_threshold_is_flagged(db, before, after, change):
+    run = completed_run()
+    moved("Account", before, after, run)
+    rows = flagged(run)
+    assert (rows["Account"].change_percent if rows else None) == change
+
+
+def test_a_completed_run_has_its_review_prepared_as_it_completes(run_now):
+    ChargeFactory(subscription__account__name="Billed")
+    run = run_now()
+    assert run.status == BillRun.Status.COMPLETED
+    assert preparation(run).is_ready
+    assert ReviewEntry.objects.filter(bill_run=run).count() == run.documents.count() == 1
+
+
+def test_the_tab_says_the_review_is_being_prepared_until_it_is(logged_in, monkeypatch):
+    queued = []
+    monkeypatch.setattr(review_services, "async_task", lambda *task: queued.append(task))
+    run = review_run(1)
+    html = tab(logged_in, run).content.decode()
+    assert "Preparing the review…" in html and 'id="review-rules"' not in html
+    assert reverse("review:preparing", args=[run.pk]) in html
+    assert queued == [("billruns.tasks.prepare_review", run.pk, 1)]
+    poll = logged_in.get(reverse("review:preparing", args=[run.pk]))
+    assert poll.status_code == 200 and "Preparing the review…" in poll.content.decode()
+    assert export(logged_in, run, "csv").status_code == 409
+    assert len(queued) == 1  # asked once, however often the tab is looked at
+
+    assert tasks.prepare_review(run.pk, 1) == f"review of bill run {run.pk}: prepared"
+    poll = logged_in.get(reverse("review:preparing", args=[run.pk]))
+    assert (poll.status_code, poll["HX-Refresh"]) == (204, "true")
+    page = tab(logged_in, run).context["review"]
+    assert [row.account.name for row in page.page] == ["Flagged 000"]
+
+
+def test_canceling_an_earlier_documents_run_prepares_the_review_again(logged_in):
+    run = completed_run()
+    earlier, later = BillRunFactory(status="Posted"), BillRunFactory(status="Completed")
+    later.invoice_date = later.target_date = dt.date(2026, 3, 1)
+    later.save()
+    account = AccountFactory(name="Rebilled")
+    december = document(account, "100.00", day=DEC1)
+    january = document(account, "130.00", day=JAN1, run=earlier)
+    document(account, "130.00", run=run)
+    assert flagged(run) == {}  # unchanged since January
+    # Documents written or voided by a run dated after this one change nothing here.
+    record(later, from_status="Processing", to_status="Completed")
+    assert flagged(run) == {} and preparation(run).attempt == 1
+
+    # What finish_cancel does to the January run: its documents Canceled, then the History.
+    BillingDocument.objects.filter(pk=january.pk).update(status="Canceled")
+    record(earlier, from_status="CancelInProgress", to_status="Canceled")
+    row = tab(logged_in, run).context["review"].page[0]
+    assert (row.previous.pk, row.change_percent) == (december.pk, Decimal("30.0"))
+    assert preparation(run).attempt == 2
+
+
+def test_a_preparation_that_stopped_moving_is_asked_for_again(db, monkeypatch):
+    queued = []
+    monkeypatch.setattr(review_services, "async_task", lambda *task: queued.append(task))
+    run = review_run(1)
+    review.review_page(run)
+    assert queued == [("billruns.tasks.prepare_review", run.pk, 1)]
+    review.review_page(run)
+    assert len(queued) == 1  # still moving: not asked again
+    long_ago = timezone.now() - review_services.STUCK_AFTER - dt.timedelta(seconds=1)
+    ReviewPreparation.objects.filter(bill_run=run).update(updated_at=long_ago)
+    assert review.review_page(run).preparing
+    assert queued[-1] == ("billruns.tasks.prepare_review", run.pk, 2)
+    # The first attempt's worker, come back late, stops; the second prepares it.
+    assert not review_services.prepare_review(run_id=run.pk, attempt=1)
+    assert review_services.prepare_review(run_id=run.pk, attempt=2)
+    assert not review_services.prepare_review(run_id=run.pk, attempt=2)  # done already
+    assert [row.account.name for row in review.review_page(run).page] == ["Flagged 000"]
+
+
+def test_a_run_with_chunks_is_prepared_a_batch_of_chunks_at_a_time(db, monkeypatch):
+    monkeypatch.setattr(review_services, "FILL_CHUNKS", 2)
+    run = completed_run()
+    documents = [moved(f"Flagged {n}", "100.00", "150.00", run) for n in range(5)]
+    for sequence, account in enumerate(doc.account for doc in documents):
+        BillRunChunk.objects.create(
+            bill_run=run, sequence=sequence, first_account_id=account.pk, last_account_id=account.pk
+        )
+    assert len(flagged(run)) == 5
+    assert (preparation(run).chunks_done, preparation(run).chunks_total) == (3, 3)
+    # A cancel of this run that stopped half way, having voided one of its documents: the
+    # review is prepared again, its old entries replaced, not added to.
+    BillingDocument.objects.filter(pk=documents[0].pk).update(status="Canceled")
+    record(run, from_status="CancelInProgress", to_status="Completed")
+    assert len(flagged(run)) == 4 and preparation(run).attempt == 2
+    assert ReviewEntry.objects.filter(bill_run=run).count() == 4
+
+
+def test_without_a_set_amount_a_first_document_is_compared_with_the_run_s_average(settings, db):
+    """The demo's first run wrote a ¥28,058,074 invoice among ordinary ones: with no amount set
+    for a currency, a first document above 5 x the run's average document in that currency is
+    flagged, and a run of ordinary new accounts is not flagged whole."""
+    settings.BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS = {"EUR": Decimal("50")}
+    run = completed_run(
+        amounts_by_currency={
+            "JPY": {"invoice": "28958074", "credit_memo": "0"},
+            "EUR": {"invoice": "600.00", "credit_memo": "0"},
+        }
+    )
+    for index in range(9):
+        document(AccountFactory(name=f"Yen {index}", currency="JPY"), "100000", run=run)
+    document(AccountFactory(name="Huge yen", currency="JPY"), "28058074", run=run)
+    document(AccountFactory(name="Euro start", currency="EUR"), "600.00", run=run)
+    rows = flagged(run)
+    # JPY: 28,958,074 over 10 documents, x 5 = 14,479,037; EUR keeps its set amount.
+    assert set(rows) == {"Huge yen", "Euro start"}
+    rules = review.review_rules(run)
+    assert rules.first_document_amounts == {"EUR": Decimal("50"), "JPY": Decimal("14479037")}
+    assert rules.first_document_amounts_text == (
+        "EUR 50; 5 × this run's average document in its currency (JPY 14,479,037)"
+    )
+
+
+def test_with_a_star_amount_nothing_is_derived(settings, db):
+    settings.BILLCYCLE_REVIEW_FIRST_DOCUMENT_AMOUNTS = {"*": Decimal("1000")}
+    run = completed_run(amounts_by_currency={"USD": {"invoice": "10.00", "credit_memo": "0"}})
+    document(AccountFactory(name="Small"), "10.00", run=run)
+    assert flagged(run) == {}
+    assert review.review_rules(run).first_document_amounts_text == "1,000 of that currency"
