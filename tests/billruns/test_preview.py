@@ -325,3 +325,22 @@ def test_numbers_with_commas_or_quotes_are_quoted_as_the_csv_module_would():
     rows = csv_rows(preview)
     assert {(row["accountNumber"], row["chargeNumber"]) for row in rows} == {('A,1"x', "C\n2")}
     assert [row["amount"] for row in rows] == ["100.00", "100.00"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_without_wait_lets_the_workers_rate_and_waits_for_them_to_write_the_csv(
+    tmp_path,
+):
+    """django-q2 runs in sync mode here: the preview's tasks run as it commits, as a worker would
+    pick them up; the command waits for the preview to finish, then writes its CSV."""
+    ChargeFactory(subscription__account__batch="Batch2")
+    out, path = io.StringIO(), tmp_path / "preview.csv"
+    call_command(
+        "preview_bill_run", "--batch", "Batch2", "--target-date", "2026-02-01",
+        "--output", str(path), stdout=out,
+    )  # fmt: skip
+    preview = BillingPreviewRun.objects.get()
+    assert out.getvalue().splitlines()[0] == preview.number
+    assert f"{preview.number} Completed: 1 accounts" in out.getvalue()
+    assert len(csv_rows(preview)) == 2
+    assert path.read_bytes() == b"".join(result.stream(preview))
