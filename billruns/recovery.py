@@ -33,7 +33,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from billruns import leases
-from billruns.models import BillRun, BillRunChunk
+from billruns.models import BillingPreviewChunk, BillRun, BillRunChunk
 from billruns.preview.services import recover_previews
 from billruns.services.finalize import finalize_bill_run
 from billruns.services.lifecycle import TRANSITIONS, Action
@@ -114,7 +114,7 @@ def recover(now: dt.datetime | None = None) -> Recovered:
     for run_id in finished.values_list("id", flat=True)[:LIMIT]:
         done.finalised += finalize_bill_run(run_id=run_id)
 
-    done.previews = recover_previews(now)
+    done.previews = recover_previews(now, lost_before)
     return done
 
 
@@ -127,6 +127,10 @@ def _lost_before(now: dt.datetime) -> dt.datetime | None:
     """
     if BillRunChunk.objects.filter(
         status=BillRunChunk.Status.RUNNING, lease_until__gte=now
+    ).exists():
+        return None
+    if BillingPreviewChunk.objects.filter(
+        status=BillingPreviewChunk.Status.RUNNING, lease_until__gte=now
     ).exists():
         return None
     if BillRun.objects.filter(lease_until__gte=now).exists():

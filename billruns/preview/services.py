@@ -13,7 +13,6 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from billruns import leases
 from billruns import terms as run_terms
 from billruns.errors import BillRunError
 from billruns.models import BillingPreviewChunk, BillingPreviewRun
@@ -173,21 +172,32 @@ def delete_old_previews(now: dt.datetime | None = None) -> int:
     return deleted
 
 
-def recover_previews(now: dt.datetime) -> int:
+def recover_previews(now: dt.datetime, lost_before: dt.datetime | None) -> int:
     """The watchdog's share (billruns.recovery): chunks whose worker died (lapsed lease) go back
     to Pending and are queued again; previews whose queued work was lost (Pending, or
-    Processing with Pending chunks, untouched for a lease) are queued again; previews whose
-    chunks are all done are finished. Returns how many things were queued or finished."""
+    Processing with Pending chunks, untouched since `lost_before`) are queued again, only when
+    the watchdog can tell work was lost (`lost_before` not None: billruns.recovery); previews
+    whose chunks are all done are finished. Returns how many things were queued or finished."""
     done = 0
     live = BillingPreviewChunk.objects.filter(preview__status=Status.PROCESSING)
     lapsed = live.filter(status=BillingPreviewChunk.Status.RUNNING, lease_until__lt=now)
     for chunk_id, token in lapsed.values_list("id", "started_at")[:LIMIT]:
         if BillingPreviewChunk.objects.filter(
-            pk=chunk_id, status=BillingPreviewChunk.Status.RUNNING, started_at=token
+            pk=chunk_id,
+            status=BillingPreviewChunk.Status.RUNNING,
+            started_at=token,
+            lease_until__lt=now,  # not renewed meanwhile by a worker still at it
         ).update(status=BillingPreviewChunk.Status.PENDING):
             async_task("billruns.tasks.preview_chunk", chunk_id)
             done += 1
-    stale = now - leases.length()
+    finished = BillingPreviewRun.objects.filter(
+        status=Status.PROCESSING, chunks_done__gte=F("chunks_total")
+    )
+    for preview_id in finished.values_list("id", flat=True)[:LIMIT]:
+        done += finish_preview(preview_id=preview_id, now=now)
+    if lost_before is None:
+        return done  # work may only be waiting its turn: queue nothing twice
+    stale = lost_before
     waiting = BillingPreviewRun.objects.filter(status=Status.PENDING, updated_at__lt=stale)
     for preview_id, touched in waiting.values_list("id", "updated_at")[:LIMIT]:
         if _touch(preview_id, touched, now):
@@ -205,11 +215,6 @@ def recover_previews(now: dt.datetime) -> int:
             ).order_by("sequence")
             _enqueue(list(pending.values_list("id", flat=True)))
             done += 1
-    finished = BillingPreviewRun.objects.filter(
-        status=Status.PROCESSING, chunks_done__gte=F("chunks_total")
-    )
-    for preview_id in finished.values_list("id", flat=True)[:LIMIT]:
-        done += finish_preview(preview_id=preview_id, now=now)
     return done
 
 

@@ -2,6 +2,7 @@
 progress, totals and failures, its CSV, and Cancel."""
 
 import datetime as dt
+import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -34,11 +35,10 @@ def create_view(request):
         return render(request, "billruns/billrun_form.html", {"form": form, "preview_only": True})
     form = BillRunForm(request.POST)
     if form.is_valid():
+        terms = form.run_terms()
         try:
             preview = previews.create_preview(
-                terms=form.run_terms(),
-                acting_user=request.user,
-                idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                terms=terms, acting_user=request.user, idempotency_key=_key(form, terms)
             )
         except DomainError as error:
             form.add_error(None, str(error))
@@ -122,6 +122,18 @@ def cancel_view(request, pk):
     else:
         messages.success(request, f"{preview.number} canceled.")
     return redirect(preview)
+
+
+def _key(form: BillRunForm, terms) -> str | None:
+    """The form's key with its terms: a double click previews once, and terms changed after
+    Back (the form keeps its key) make a new preview instead of showing the old one."""
+    key = form.cleaned_data["idempotency_key"]
+    if not key:
+        return None
+    fields = terms.model_fields()
+    fields["account"] = terms.account.pk if terms.account else None
+    digest = hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:16]
+    return f"form:{key}:{digest}"
 
 
 def _has_result(preview: BillingPreviewRun) -> bool:

@@ -344,3 +344,127 @@ def test_the_command_without_wait_lets_the_workers_rate_and_waits_for_them_to_wr
     assert f"{preview.number} Completed: 1 accounts" in out.getvalue()
     assert len(csv_rows(preview)) == 2
     assert path.read_bytes() == b"".join(result.stream(preview))
+
+
+def test_wait_rates_again_a_chunk_that_raised_before_writing_the_csv(
+    tmp_path, settings, monkeypatch
+):
+    """Outside the tests' sync mode a chunk that raised goes back to the queue; --wait rates
+    it again itself (or waits for the worker that took it), never writing a partial CSV."""
+    from billruns.preview import execution as preview_execution
+
+    settings.BILLCYCLE_CHUNK_SIZE = 1
+    for _ in range(3):
+        ChargeFactory(subscription__account__batch="Batch3")
+    monkeypatch.setattr(preview_execution, "async_task", lambda *args: None)  # nobody serves it
+    rate = preview_execution.rate_chunk
+    calls = []
+
+    def once_broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("connection reset")
+        return rate(*args, **kwargs)
+
+    monkeypatch.setattr(preview_execution, "rate_chunk", once_broken)
+    out, path = io.StringIO(), tmp_path / "p.csv"
+    call_command(
+        "preview_bill_run", "--batch", "Batch3", "--target-date", "2026-02-01",
+        "--invoice-date", "2026-02-01", "--wait", "--output", str(path), stdout=out,
+    )  # fmt: skip
+    preview = BillingPreviewRun.objects.get()
+    assert preview.status == "Completed" and len(calls) == 4
+    assert len(path.read_text().splitlines()) == 1 + 3 * 2
+
+
+def test_a_preview_canceled_while_the_command_waits_is_one_line_exit_1_and_no_file(
+    tmp_path, monkeypatch
+):
+    from billruns.management.commands import preview_bill_run as command
+
+    ChargeFactory(subscription__account__batch="Batch3")
+    rate = command.preview_chunk
+
+    def canceled_first(*, chunk_id):
+        chunk = BillingPreviewChunk.objects.select_related("preview").get(pk=chunk_id)
+        previews.cancel_preview(preview=chunk.preview)
+        return rate(chunk_id=chunk_id)
+
+    monkeypatch.setattr(command, "preview_chunk", canceled_first)
+    path = tmp_path / "p.csv"
+    with pytest.raises(CommandError, match=r"BPR-00000001 was canceled: it has no result\."):
+        call_command(
+            "preview_bill_run", "--batch", "Batch3", "--target-date", "2026-02-01",
+            "--wait", "--output", str(path), stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not path.exists()
+
+
+def test_the_watchdog_queues_nothing_twice_while_a_preview_chunk_is_being_rated(monkeypatch):
+    for _ in range(2):
+        ChargeFactory()
+    preview = previews.create_preview(
+        terms=RunTerms(invoice_date=FEB1, target_date=FEB1), acting_user=None, enqueue=False
+    )
+    previews.start_preview(preview_id=preview.pk, enqueue=False, chunk_size=1)
+    now = timezone.now()
+    first, second = preview.chunks.order_by("sequence")
+    # A worker rates the first chunk (live lease); the second waits its turn in the queue.
+    BillingPreviewChunk.objects.filter(pk=first.pk).update(
+        status="Running", started_at=now, lease_until=leases.until(now)
+    )
+    BillingPreviewRun.objects.filter(pk=preview.pk).update(updated_at=now - 2 * leases.length())
+    queued = []
+    monkeypatch.setattr(previews, "async_task", lambda *args: queued.append(args))
+    from billruns import recovery
+
+    monkeypatch.setattr(recovery, "async_task", lambda *args: queued.append(args))
+    assert recover(now).previews == 0
+    assert queued == []
+
+
+def test_the_watchdog_never_takes_a_chunk_whose_lease_was_renewed_meanwhile(monkeypatch):
+    """Between the watchdog's read of lapsed leases and its reset, the worker's heartbeat
+    renews the lease: the reset must not take the chunk from it."""
+    ChargeFactory()
+    preview = previews.create_preview(
+        terms=RunTerms(invoice_date=FEB1, target_date=FEB1), acting_user=None, enqueue=False
+    )
+    previews.start_preview(preview_id=preview.pk, enqueue=False)
+    now = timezone.now()
+    chunk = preview.chunks.get()
+    BillingPreviewChunk.objects.filter(pk=chunk.pk).update(
+        status="Running", started_at=now - dt.timedelta(minutes=5), lease_until=now
+    )
+    monkeypatch.setattr(previews, "async_task", lambda *args: None)
+    values_list = type(BillingPreviewChunk.objects.all()).values_list
+
+    def read_then_renewed(self, *fields, **kwargs):
+        rows = list(values_list(self, *fields, **kwargs))
+        if fields == ("id", "started_at"):  # the watchdog's read of lapsed leases
+            BillingPreviewChunk.objects.filter(pk=chunk.pk).update(lease_until=leases.until(now))
+        return rows
+
+    monkeypatch.setattr(type(BillingPreviewChunk.objects.all()), "values_list", read_then_renewed)
+    previews.recover_previews(now + dt.timedelta(seconds=1), None)
+    chunk.refresh_from_db()
+    assert chunk.status == "Running"
+
+
+def test_terms_changed_after_back_make_a_new_preview_not_the_old_one(
+    logged_in, django_capture_on_commit_callbacks
+):
+    from billruns.preview.views import create_view  # noqa: F401 (the page under test)
+    from tests.billruns.test_pages import form_data
+
+    ChargeFactory(subscription__account__batch="Batch1")
+    url = "/bill-runs/previews/new/"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = logged_in.post(url, form_data(target_date="2026-02-01"))
+        again = logged_in.post(url, form_data(target_date="2026-02-01"))  # a double click
+        changed = logged_in.post(url, form_data(target_date="2026-03-01"))  # after Back
+    assert first["Location"] == again["Location"] != changed["Location"]
+    assert list(BillingPreviewRun.objects.order_by("id").values_list("target_date", flat=True)) == [
+        dt.date(2026, 2, 1),
+        dt.date(2026, 3, 1),
+    ]

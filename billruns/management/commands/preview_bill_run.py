@@ -13,7 +13,7 @@ from billruns.management.commands._common import (
     find_user,
     terms_from_options,
 )
-from billruns.models import BillingPreviewRun
+from billruns.models import BillingPreviewChunk, BillingPreviewRun
 from billruns.preview import result
 from billruns.preview import services as previews
 from billruns.preview.execution import preview_chunk
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {options['output']}: {error.strerror}.") from None
         try:
             self.preview(terms, options, output)
-        except CommandError:
+        except BaseException:
             if output is not None and not output.tell():
                 output.close()
                 os.remove(options["output"])  # no file is better than an empty one
@@ -72,7 +72,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{preview.number} is Pending: a qcluster worker will rate it.")
             return
         preview.refresh_from_db()
-        if output is not None and preview.status != BillingPreviewRun.Status.CANCELED:
+        if preview.status == BillingPreviewRun.Status.CANCELED:
+            raise CommandError(f"{preview.number} was canceled: it has no result.")
+        if output is not None:
             for part in result.stream(preview):
                 output.write(part)
         amounts = amounts_text(preview.amounts_by_currency)
@@ -97,6 +99,21 @@ class Command(BaseCommand):
             accounts += rated.accounts if rated else 0
             elapsed = time.monotonic() - started
             progress.update(done, f"{accounts:,} accounts, {accounts / elapsed:,.0f}/s")
+        # A chunk that raised was handed back to be tried again (up to its attempts): rate it
+        # here too, or wait for a worker that took it, until the preview has finished.
+        while True:
+            preview.refresh_from_db()
+            if not preview.is_live:
+                return
+            again = list(
+                preview.chunks.filter(status=BillingPreviewChunk.Status.PENDING).values_list(
+                    "id", flat=True
+                )
+            )
+            for chunk_id in again:
+                preview_chunk(chunk_id=chunk_id)
+            if not again:
+                time.sleep(POLL_SECONDS)
 
     def wait_for_workers(self, preview: BillingPreviewRun) -> None:
         progress = None
