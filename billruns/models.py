@@ -408,13 +408,9 @@ class CursorMove(models.Model):
         return f"Charge {self.charge_id}: {self.before} → {self.after}"
 
 
-class BillRunFailure(models.Model):
-    """An account (or one of its subscriptions or charges) that a run could not bill."""
+class RatingFailure(models.Model):
+    """Why an account could not be billed (by a run, or by the run a preview foresees)."""
 
-    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="failures")
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="bill_run_failures"
-    )
     subscription = models.ForeignKey(
         "accounts.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -423,14 +419,26 @@ class BillRunFailure(models.Model):
     )
     error_code = models.CharField(max_length=50)
     message = models.TextField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.error_code}: {self.message[:60]}"
+
+
+class BillRunFailure(RatingFailure):
+    """An account (or one of its subscriptions or charges) that a run could not bill."""
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="failures")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="bill_run_failures"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["bill_run", "account_id", "id"]
         indexes = [models.Index(fields=["bill_run", "account"], name="failure_run_account_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.error_code}: {self.message[:60]}"
 
 
 class BillRunEvent(models.Model):
@@ -582,9 +590,7 @@ class BillRunSchedule(BillRunTerms):
             raise ValidationError({"day_of_month": "A monthly schedule needs a day of month."})
 
 
-# Billing preview runs and the variance review's facts live in their packages; imported here so
-# that the app registers them (and `from billruns.models import BillingPreviewRun` works like
-# every other model).
+# Preview runs and the review's facts live in their packages; imported so that the app has them.
 from billruns.preview.models import (  # noqa: E402, F401
     BillingPreviewChunk,
     BillingPreviewFailure,

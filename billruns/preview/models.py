@@ -12,6 +12,7 @@ from accounts.models import BILL_CYCLE_DAY_VALIDATORS
 from billruns import terms
 from billruns.models import (
     AccountRangeChunk,
+    RatingFailure,
     RunCounters,
     RunScope,
     milliseconds_as_seconds,
@@ -146,25 +147,14 @@ class BillingPreviewChunk(AccountRangeChunk):
         ]
 
 
-class BillingPreviewFailure(models.Model):
+class BillingPreviewFailure(RatingFailure):
     """An account a bill run with the preview's terms would fail to bill, and why."""
 
     preview = models.ForeignKey(
         BillingPreviewRun, on_delete=models.CASCADE, related_name="failures"
     )
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    subscription = models.ForeignKey(
-        "accounts.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    charge = models.ForeignKey(
-        "accounts.Charge", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    error_code = models.CharField(max_length=50)
-    message = models.TextField()
 
     class Meta:
         ordering = ["preview", "account_id", "id"]
         indexes = [models.Index(fields=["preview", "account"], name="preview_failure_acct_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.error_code}: {self.message[:60]}"
