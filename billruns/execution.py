@@ -21,11 +21,12 @@ from django_q.tasks import async_task
 
 from accounts.models import Charge, UsageRecord
 from billruns import changes, leases
+from billruns.amounts import amounts_json, no_amounts
 from billruns.cursors import needs_record
-from billruns.models import BillRun, BillRunChunk, BillRunFailure, CursorMove
+from billruns.models import AccountRangeChunk, BillRun, BillRunChunk, BillRunFailure, CursorMove
 from billruns.rating import Split, rate_chunk
 from billruns.selectors import run_scope
-from billruns.services.finalize import amounts_json, finalize_bill_run, no_amounts
+from billruns.services.finalize import finalize_bill_run
 from billruns.services.lifecycle import TRANSITIONS, Action
 from billruns.terms import RunTerms
 from core.bulk import BulkWriter
@@ -133,10 +134,10 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
     try:
         if chunk.attempts > MAX_ATTEMPTS:
             raise ChunkAbandoned(f"Its worker stopped {chunk.attempts - 1} times while billing it.")
-        with leases.Heartbeat(lambda: _renew(chunk), name=f"chunk {chunk.pk}"):
+        with leases.Heartbeat(lambda: renew_claim(chunk), name=f"chunk {chunk.pk}"):
             result = _write_chunk(chunk, now=now, started=started)
     except RunStopped:
-        _ours(chunk).update(status=BillRunChunk.Status.PENDING)
+        claimed(chunk).update(status=BillRunChunk.Status.PENDING)
         return None
     except ChunkTakenOver:
         return None  # our lease lapsed and another worker took the chunk over; it bills it
@@ -144,7 +145,7 @@ def bill_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResult 
         # An expected race, not a failure: another run moved a cursor this chunk read. Hand the
         # chunk back without spending an attempt and bill it again from fresh reads.
         logger.info("Chunk %s of %s billed again: a cursor moved", chunk.sequence, chunk.bill_run)
-        if _ours(chunk).update(status=BillRunChunk.Status.PENDING, attempts=F("attempts") - 1):
+        if claimed(chunk).update(status=BillRunChunk.Status.PENDING, attempts=F("attempts") - 1):
             async_task("billruns.tasks.bill_chunk", chunk.pk)
         return None
     except Exception as error:
@@ -163,16 +164,17 @@ class ChunkAbandoned(Exception):
     """The chunk was claimed MAX_ATTEMPTS times by workers that died billing it."""
 
 
-def _ours(chunk: BillRunChunk):
-    """The chunk, if it is still Running under our claim (its started_at is the token)."""
-    return BillRunChunk.objects.filter(
-        pk=chunk.pk, status=BillRunChunk.Status.RUNNING, started_at=chunk.started_at
+def claimed(chunk: AccountRangeChunk):
+    """The chunk (a run's or a preview's), if it is still Running under our claim (its
+    started_at is the token)."""
+    return type(chunk).objects.filter(
+        pk=chunk.pk, status=AccountRangeChunk.Status.RUNNING, started_at=chunk.started_at
     )
 
 
-def _renew(chunk: BillRunChunk) -> bool:
+def renew_claim(chunk: AccountRangeChunk) -> bool:
     """The heartbeat's beat: extend our lease; False once the chunk is no longer ours."""
-    return bool(_ours(chunk).update(lease_until=leases.until(timezone.now())))
+    return bool(claimed(chunk).update(lease_until=leases.until(timezone.now())))
 
 
 def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) -> None:
@@ -183,7 +185,7 @@ def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) ->
     """
     message = f"{type(error).__name__}: {error}"[:2000]
     if chunk.attempts < MAX_ATTEMPTS and not isinstance(error, ChunkAbandoned):
-        if _ours(chunk).update(status=BillRunChunk.Status.PENDING, error_message=message):
+        if claimed(chunk).update(status=BillRunChunk.Status.PENDING, error_message=message):
             async_task("billruns.tasks.bill_chunk", chunk.pk)
         return
     run = chunk.bill_run
@@ -193,7 +195,7 @@ def _chunk_failed(chunk: BillRunChunk, error: Exception, *, now: dt.datetime) ->
             .filter(id__range=(chunk.first_account_id, chunk.last_account_id))
             .values_list("id", flat=True)
         )
-        if not _ours(chunk).update(
+        if not claimed(chunk).update(
             status=BillRunChunk.Status.FAILED,
             error_message=message,
             finished_at=now,
@@ -256,7 +258,7 @@ def _write_chunk(chunk: BillRunChunk, *, now: dt.datetime, started: float) -> Ch
         BillRunFailure.objects.bulk_create(failures, batch_size=WRITE_BATCH)
         result.failures = len(failures)
         duration_ms = int((time.monotonic() - started) * 1000)
-        finished = _ours(chunk).update(
+        finished = claimed(chunk).update(
             status=BillRunChunk.Status.DONE,
             finished_at=timezone.now(),
             duration_ms=duration_ms,

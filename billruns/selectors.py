@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 
 from accounts.models import Account
+from billruns.amounts import add_amounts
 from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument
@@ -81,12 +82,7 @@ def bill_run_totals(runs: QuerySet[BillRun]) -> list[CurrencyTotals]:
     per_currency: dict[str, dict[str, Decimal]] = {}
     amounts_of_runs = runs.order_by().values_list("amounts_by_currency", flat=True)
     for amounts in amounts_of_runs.iterator(chunk_size=2000):
-        for currency, kinds in (amounts or {}).items():
-            totals = per_currency.setdefault(
-                currency, {"invoice": Decimal(0), "credit_memo": Decimal(0)}
-            )
-            for kind in totals:
-                totals[kind] += Decimal(kinds.get(kind) or 0)
+        add_amounts(per_currency, amounts)
     return [
         CurrencyTotals(
             currency=currency,
@@ -94,6 +90,14 @@ def bill_run_totals(runs: QuerySet[BillRun]) -> list[CurrencyTotals]:
             credit_memo_amount=totals["credit_memo"],
         )
         for currency, totals in sorted(per_currency.items())
+    ]
+
+
+def amount_rows(amounts_by_currency: dict) -> list[tuple[str, str, str]]:
+    """(currency, invoiced, credited) for a run's or a preview's Amounts table."""
+    return [
+        (currency, amounts.get("invoice", "0"), amounts.get("credit_memo", "0"))
+        for currency, amounts in amounts_by_currency.items()
     ]
 
 

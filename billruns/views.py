@@ -203,10 +203,7 @@ def detail_view(request, pk):
         "live": run.status in LIVE_STATUSES,
         "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
         "documents_total": documents_total,
-        "amounts": [
-            (currency, amounts.get("invoice", "0"), amounts.get("credit_memo", "0"))
-            for currency, amounts in run.amounts_by_currency.items()
-        ],
+        "amounts": selectors.amount_rows(run.amounts_by_currency),
         "duration": (
             human_duration(dt.timedelta(milliseconds=run.total_time_ms))
             if run.total_time_ms is not None

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from billruns import leases
-from billruns.execution import MAX_ATTEMPTS, WRITE_BATCH, ChunkResult
+from billruns.execution import MAX_ATTEMPTS, WRITE_BATCH, ChunkResult, claimed, renew_claim
 from billruns.models import BillingPreviewChunk, BillingPreviewFailure, BillingPreviewRun
 from billruns.preview import result as csv_result
 from billruns.preview.services import finish_preview
@@ -46,7 +46,7 @@ def preview_chunk(*, chunk_id: int, now: dt.datetime | None = None) -> ChunkResu
     try:
         if chunk.attempts > MAX_ATTEMPTS:
             raise RuntimeError(f"Its worker stopped {chunk.attempts - 1} times while rating it.")
-        with leases.Heartbeat(lambda: _renew(chunk), name=f"preview chunk {chunk.pk}"):
+        with leases.Heartbeat(lambda: renew_claim(chunk), name=f"preview chunk {chunk.pk}"):
             result = _rate(chunk, started=started)
     except (PreviewStopped, ChunkTakenOver):
         return None
@@ -79,16 +79,6 @@ def _claim(chunk_id: int, *, now: dt.datetime) -> bool:
         status=Chunk.Status.PENDING, attempts=F("attempts") - 1
     )
     return False
-
-
-def _ours(chunk: Chunk):
-    return Chunk.objects.filter(
-        pk=chunk.pk, status=Chunk.Status.RUNNING, started_at=chunk.started_at
-    )
-
-
-def _renew(chunk: Chunk) -> bool:
-    return bool(_ours(chunk).update(lease_until=leases.until(timezone.now())))
 
 
 def _rate(chunk: Chunk, *, started: float) -> ChunkResult:
@@ -126,7 +116,7 @@ def _rate(chunk: Chunk, *, started: float) -> ChunkResult:
             ],
             batch_size=WRITE_BATCH,
         )
-        if not _ours(chunk).update(
+        if not claimed(chunk).update(
             status=Chunk.Status.DONE,
             finished_at=timezone.now(),
             duration_ms=int((time.monotonic() - started) * 1000),
@@ -149,7 +139,7 @@ def _failed(chunk: Chunk, error: Exception, *, now: dt.datetime) -> None:
     listed as failures (a run could not say what they would bill either)."""
     message = f"{type(error).__name__}: {error}"[:2000]
     if chunk.attempts < MAX_ATTEMPTS:
-        if _ours(chunk).update(status=Chunk.Status.PENDING, error_message=message):
+        if claimed(chunk).update(status=Chunk.Status.PENDING, error_message=message):
             async_task("billruns.tasks.preview_chunk", chunk.pk)
         return
     preview = chunk.preview
@@ -159,7 +149,7 @@ def _failed(chunk: Chunk, error: Exception, *, now: dt.datetime) -> None:
             .filter(id__range=(chunk.first_account_id, chunk.last_account_id))
             .values_list("id", flat=True)
         )
-        if not _ours(chunk).update(
+        if not claimed(chunk).update(
             status=Chunk.Status.FAILED,
             error_message=message,
             finished_at=now,

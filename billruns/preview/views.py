@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from billruns import selectors
 from billruns.forms import BillRunForm
 from billruns.models import BillingPreviewRun
 from billruns.preview import result
@@ -73,7 +74,7 @@ def detail_view(request, pk):
     context = {
         "preview": preview,
         "progress": _progress(preview),
-        "amounts": _amounts(preview),
+        "amounts": selectors.amount_rows(preview.amounts_by_currency),
         "page_obj": paginate(request, failures),
         "can_cancel": preview.is_live and request.user.has_perm(ADD),
         "can_create_run": preview.status == BillingPreviewRun.Status.COMPLETED
@@ -138,13 +139,6 @@ def _key(form: BillRunForm, terms) -> str | None:
 
 def _has_result(preview: BillingPreviewRun) -> bool:
     return preview.status in (BillingPreviewRun.Status.COMPLETED, BillingPreviewRun.Status.ERROR)
-
-
-def _amounts(preview: BillingPreviewRun) -> list[tuple[str, str, str]]:
-    return [
-        (currency, amounts.get("invoice", "0"), amounts.get("credit_memo", "0"))
-        for currency, amounts in preview.amounts_by_currency.items()
-    ]
 
 
 def _progress(preview: BillingPreviewRun) -> dict:

@@ -104,6 +104,7 @@ def _new_attempt(run: BillRun, preparation: ReviewPreparation | None, now: dt.da
         "chunks_total": 0,
         "chunks_done": 0,
         "line_counts": [],
+        "documents_by_currency": {},
         "requested_at": now,
         "updated_at": now,
         "prepared_at": None,

@@ -10,6 +10,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from billruns import emails
+from billruns.amounts import add_amounts, amounts_json
 from billruns.models import AccountRangeChunk, BillRun, BillRunChunk, RunCounters
 from billruns.review.services import prepare_review_soon
 from billruns.services.lifecycle import Action, can, move
@@ -19,19 +20,6 @@ from core.errors import DomainError
 logger = logging.getLogger(__name__)
 
 STATISTICS = RunCounters.COUNTS
-
-
-def no_amounts() -> dict[str, Decimal]:
-    """One currency's totals before anything is added (DESIGN's invoice and credit memo amounts)."""
-    return {"invoice": Decimal(0), "credit_memo": Decimal(0)}
-
-
-def amounts_json(per_currency: dict[str, dict[str, Decimal]]) -> dict:
-    """{"USD": {"invoice": "12.34", "credit_memo": "0.00"}, …}: exact decimals as strings."""
-    return {
-        currency: {kind: str(amount) for kind, amount in totals.items()}
-        for currency, totals in sorted(per_currency.items())
-    }
 
 
 def run_statistics(run_id: int) -> dict:
@@ -50,10 +38,7 @@ def chunk_statistics(chunks: QuerySet) -> dict:
             failed_chunks += 1
         for field in STATISTICS:
             stats[field] += getattr(chunk, field)
-        for currency, amounts in chunk.amounts_by_currency.items():
-            totals = per_currency.setdefault(currency, no_amounts())
-            for kind, amount in amounts.items():
-                totals[kind] += Decimal(amount)
+        add_amounts(per_currency, chunk.amounts_by_currency)
     stats["amounts_by_currency"] = amounts_json(per_currency)
     # One currency: the scalar totals are that currency's. Several: amounts of different
     # currencies are never added, so the scalars stay 0 and pages show amounts_by_currency.
