@@ -48,7 +48,7 @@ def test_the_benchmark_bills_a_small_seed_with_two_workers(manage):
     assert "Database: sqlite; 60 accounts; 2 workers; chunks of 10" in out
     # The preview of the same run first, then its time against the run's rating share.
     assert "BPR-00000001: " in out and "MB of CSV" in out
-    assert "against the run's rating share (read and rate" in out
+    assert "against the run's rating share (read, rate and build its rows" in out
     assert "6 chunks" in out
     assert "accounts/s" in out and "lines/s" in out
     assert "Queries per chunk:" in out
