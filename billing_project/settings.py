@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",  # before core: core.admin replaces axes' admin of the failed logins
+    "csp",
     "core",
     "accounts",
     "invoicing",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -286,6 +288,26 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "invoicing.models.BillingDocument.Status",
         "BillRunStatusEnum": "billruns.models.BillRun.Status",
     },
+}
+
+# --- Content-Security-Policy (django-csp, docs/decisions.md) ------------------------------------
+# Every script, style, font and image comes from our own static files: no inline script or
+# style, no eval (htmx's allowEval is off, base.html), nothing from another site. Bootstrap's
+# form controls draw their icons from data: SVGs. The API docs page adds what Swagger UI needs
+# (api/urls.py). In every mode, so the tests see what production serves.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # --- Security (production) ------------------------------------------------------------------
