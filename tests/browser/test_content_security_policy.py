@@ -10,7 +10,7 @@ from api.models import WebhookEndpoint
 from billruns.models import BillingPreviewRun, BillRunSchedule
 from billruns.preview import services as previews
 from billruns.terms import RunTerms
-from tests.factories import BillRunFactory, failing_charge
+from tests.factories import BillRunFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,26 +22,22 @@ pytestmark = [
 def problems(page: Page):
     """What the browser complains about: CSP violations, console errors, uncaught errors."""
     found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(
-                f"console {message.type}: {message.text} ({message.location.get('url')}"
-                f":{message.location.get('lineNumber')})"
-            )
-            if (message.type == "error" or "Content Security Policy" in message.text)
-            # The admin's pages name no icon, so Chromium asks for /favicon.ico (a 404).
-            and not message.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
+
+    def on_console(message):
+        url = message.location.get("url", "")
+        # The admin's pages name no icon, so Chromium asks for /favicon.ico (a 404).
+        if url.endswith("/favicon.ico"):
+            return
+        if message.type == "error" or "Content Security Policy" in message.text:
+            found.append(f"console {message.type}: {message.text} ({url})")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: found.append(f"page error: {error}"))
     return found
 
 
 @pytest.fixture
 def everything(run_completed, operator):
-    failing_charge(batch="Batch1", name="Broken Co")
     preview = previews.create_preview(
         terms=RunTerms(
             invoice_date=dt.date(2026, 2, 1), target_date=dt.date(2026, 2, 1), name="Feb"
