@@ -5,6 +5,7 @@ sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see docs/operat
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # before core: core.admin replaces axes' admin of the failed logins
+    "csp",
     "core",
     "accounts",
     "invoicing",
@@ -82,6 +85,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "billing_project.urls"
@@ -169,6 +175,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, docs/decisions.md): after BILLCYCLE_LOGIN_FAILURE_LIMIT failed
+# logins for one username from one address, that pair is locked out for
+# BILLCYCLE_LOGIN_LOCKOUT_MINUTES; an administrator unlocks it sooner in the admin (Access
+# attempts) or with `manage.py axes_reset_username NAME`. A good login forgets the failures.
+AXES_FAILURE_LIMIT = int(os.environ.get("BILLCYCLE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BILLCYCLE_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "billing_project.login.locked_out"
+AXES_CLIENT_IP_CALLABLE = "billing_project.login.client_ip"
+# Behind reverse proxies (a load balancer, nginx) set how many: the client's address is then
+# the one that many from the right of X-Forwarded-For, which the last proxy wrote. Without a
+# proxy (the default) it is the connection's address; a client cannot pick it.
+BILLCYCLE_TRUSTED_PROXIES = int(os.environ.get("BILLCYCLE_TRUSTED_PROXIES", "0"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -265,6 +290,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Content-Security-Policy (django-csp, docs/decisions.md) ------------------------------------
+# Every script, style, font and image comes from our own static files: no inline script or
+# style, no eval (htmx's allowEval is off, base.html), nothing from another site. Bootstrap's
+# form controls draw their icons from data: SVGs. The API docs page adds what Swagger UI needs
+# (api/urls.py). In every mode, so the tests see what production serves.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- Security (production) ------------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -296,5 +341,7 @@ LOGGING = {
         # WeasyPrint logs a line per step and page of every PDF it draws.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes writes several lines per login; lockouts are WARNING and stay.
+        "axes": {"level": "WARNING"},
     },
 }

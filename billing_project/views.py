@@ -1,4 +1,4 @@
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -9,6 +9,7 @@ from billruns import selectors
 
 
 @require_GET
+@permission_required("billruns.view_billrun", raise_exception=True)
 def home(request):
     return render(request, "core/home.html", selectors.home_page())
 

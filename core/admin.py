@@ -4,7 +4,10 @@ These tables reach millions of rows: lists never count the whole table twice and
 raw ids. Billing transitions are never made here: they are services.
 """
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
+from django.contrib.messages import SUCCESS
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -86,3 +89,22 @@ class NumberSequenceAdmin(ViewOnlyAdmin):
     @admin.display(description="Last number")
     def last_number(self, obj):
         return format_number(obj.prefix, obj.last_value)
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginFailureAdmin(AccessAttemptAdmin):
+    """django-axes' failed logins (one row per username and address), with an unlock action:
+    forgetting a pair's failures lets it log in again at once."""
+
+    actions = ["unlock", *AccessAttemptAdmin.actions]
+
+    @admin.action(description="Unlock: forget these failed logins", permissions=["delete"])
+    def unlock(self, request, queryset):
+        pairs = sorted({f"{row.username} from {row.ip_address}" for row in queryset})
+        queryset.delete()
+        self.message_user(
+            request, f"Unlocked {len(pairs)}: {', '.join(pairs)} can log in again.", SUCCESS
+        )

@@ -16,6 +16,6 @@ class ReviewThresholdForm(forms.Form):
         decimal_places=2,
         help_text="Flag a document whose amount moved by more than this percentage.",
         widget=forms.NumberInput(
-            attrs={"class": "form-control form-control-sm", "step": "0.01", "style": "width: 7rem"}
+            attrs={"class": "form-control form-control-sm narrow-number", "step": "0.01"}
         ),
     )
