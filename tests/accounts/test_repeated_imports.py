@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from accounts.imports import ImportFileError, import_usage
-from accounts.models import UsageRecord
+from accounts.imports import ImportFileError, import_accounts, import_usage
+from accounts.models import Account, UsageRecord
 from billruns.models import BillRun
 from invoicing.models import BillingDocument
 from tests.factories import AccountFactory, ChargeFactory, create_bill_run
@@ -165,3 +165,113 @@ def test_the_page_refuses_a_repeat_with_the_reason_and_imports_it_when_ticked(lo
     assert UsageRecord.objects.count() == 1
     assert upload(logged_in, again=True).status_code == 302
     assert UsageRecord.objects.count() == 2
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+ACCOUNTS = (
+    "account_number,account_ref,account_name,currency,bill_cycle_day,bill_to_email,"
+    "subscription_ref,term_start,charge_name,charge_type,charge_model,price,billing_period,"
+    "effective_start\n"
+    ",acme,Acme Corp,USD,1,billing@acme.example,main,2026-01-01,Platform fee,Recurring,FlatFee,"
+    "100.00,Month,2026-01-01\n"
+    ",acme,Acme Corp,USD,1,billing@acme.example,main,2026-01-01,Support,Recurring,FlatFee,"
+    "20.00,Month,2026-01-01\n"
+    "LEGACY-7,,Globex,EUR,15,,s1,2026-03-01,Setup,OneTime,FlatFee,-25.50,,2026-03-01\n"
+    ",initech,Initech,USD,1,,main,2026-01-01,Seats,Recurring,FlatFee,9.00,Month,2026-01-01\n"
+)
+ACME_EXISTS = (
+    "account A00000001 already exists with this name, bill-to email billing@acme.example and "
+    "currency USD: the import creates accounts and does not change existing ones (give an "
+    "account_number to import another account of the same name)"
+)
+GLOBEX_EXISTS = (
+    "account LEGACY-7 already exists: the import creates accounts and does not change existing ones"
+)
+INITECH_EXISTS = (
+    "account A00000002 already exists with this name, no bill-to email and currency USD: the "
+    "import creates accounts and does not change existing ones (give an account_number to import "
+    "another account of the same name)"
+)
+SECOND_IMPORT_ERRORS = [
+    (2, "account_name", ACME_EXISTS),
+    (
+        3,
+        "",
+        "not imported: its account has errors on row 2, and an account is imported whole or not "
+        "at all",
+    ),
+    (4, "account_number", GLOBEX_EXISTS),
+    (5, "account_name", INITECH_EXISTS),
+]
+
+
+def accounts_import(content: str, **options):
+    return import_accounts(io.StringIO(content), file_name="accounts.csv", **options)
+
+
+def errors_of(result) -> list[tuple[int, str, str]]:
+    return [(e.row, e.column, e.message) for e in result.errors]
+
+
+def test_an_accounts_file_imported_twice_creates_each_account_once_and_says_why_per_row():
+    assert accounts_import(ACCOUNTS).created_text() == "3 accounts, 3 subscriptions and 4 charges"
+    result = accounts_import(ACCOUNTS)
+    assert errors_of(result) == SECOND_IMPORT_ERRORS
+    assert (result.rows_written, result.bad_rows) == (0, 4)
+    assert result.created_text() == "0 accounts, 0 subscriptions and 0 charges"
+    assert Account.objects.count() == 3
+    # Skipping them imports nothing either: every account exists.
+    assert accounts_import(ACCOUNTS, write_valid=True).rows_written == 0
+    assert Account.objects.count() == 3
+
+
+def test_write_valid_skips_the_existing_accounts_and_creates_the_new_ones():
+    AccountFactory(name="Acme Corp", bill_to_email="Billing@ACME.example", currency="USD")
+    result = accounts_import(ACCOUNTS, write_valid=True)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "account_name"), (3, "")]
+    assert result.created_text() == "2 accounts, 2 subscriptions and 2 charges"
+    assert sorted(Account.objects.values_list("name", flat=True)) == [
+        "Acme Corp",
+        "Globex",
+        "Initech",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "currency"),
+    [
+        ("Acme Corp", "billing@acme.example", "EUR"),  # its account in another currency
+        ("Acme Corp", "ap@acme.example", "USD"),
+        ("Acme Corporation", "billing@acme.example", "USD"),
+    ],
+)
+def test_an_account_differing_in_name_email_or_currency_is_new(name, email, currency):
+    AccountFactory(name=name, bill_to_email=email, currency=currency)
+    result = accounts_import(ACCOUNTS)
+    assert result.errors == []
+    assert Account.objects.filter(name="Acme Corp").count() == 1 + (name == "Acme Corp")
+
+
+def test_import_accounts_run_twice_exits_1_the_second_time_with_each_row_listed(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text(ACCOUNTS, encoding="utf-8")
+    call_command("import_accounts", str(path), stdout=io.StringIO())
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_accounts", str(path), stdout=io.StringIO(), stderr=err)
+    assert str(refused.value) == "4 bad rows and no valid row: nothing imported."
+    assert f"row 2, column account_name: {ACME_EXISTS}" in err.getvalue().splitlines()
+    assert Account.objects.count() == 3
+
+
+def test_the_page_lists_the_accounts_that_already_exist(logged_in):
+    def upload():
+        file = SimpleUploadedFile("accounts.csv", ACCOUNTS.encode(), "text/csv")
+        return logged_in.post(IMPORT_URL, {"kind": "accounts", "file": file})
+
+    assert upload().status_code == 302
+    page = upload().content.decode()
+    assert "4 bad rows of 4: nothing imported." in page
+    assert f"<td>account_name</td><td>{ACME_EXISTS}</td>" in page
+    assert Account.objects.count() == 3
