@@ -19,6 +19,9 @@ KIND_LABELS = {
 }
 
 
+AGAIN_LABEL = "Import usage rows that were imported before"
+
+
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label="What the file holds", widget=forms.RadioSelect)
     file = forms.FileField(
@@ -30,6 +33,12 @@ class ImportForm(forms.Form):
         label="Import the valid rows and skip the bad ones",
         help_text="Unticked, one bad row imports nothing. For accounts, a bad row skips its "
         "whole account.",
+    )
+    again = forms.BooleanField(
+        required=False,
+        label=AGAIN_LABEL,
+        help_text="Usage only. A usage file whose rows were imported before is refused, since the "
+        "same usage imported twice is billed twice: tick this only if it is new usage.",
     )
 
     def __init__(self, *args, kinds: list[str], **kwargs):

@@ -411,3 +411,36 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.subscription_id} from {self.effective_date}"
+
+
+class UsageImport(models.Model):
+    """One usage file whose records were imported: what recognises the same rows imported again,
+    which would bill the same usage twice.
+
+    `content_hash` is the SHA-256 of the file's data rows as read (the four columns' values, in
+    file order, whatever the column order, line endings or BOM), so a file saved again by a
+    spreadsheet is still the same file.
+    """
+
+    content_hash = models.CharField(max_length=64)
+    # 0 for the first import of these rows; 1, 2, … for each repeat an operator confirmed. Unique
+    # with the hash, so two imports of the same rows at once cannot both pass as the first.
+    repeat = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=255)
+    # The `source` of its first and last record written ("usage.csv:2", "usage.csv:1001").
+    first_source = models.CharField(max_length=255)
+    last_source = models.CharField(max_length=255)
+    records = models.PositiveIntegerField(help_text="Usage records written.")
+    imported_at = models.DateTimeField()
+    imported_by = actor_field(help_text="Empty for a command.")
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash", "repeat"], name="usage_import_repeat_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.records} usage records)"

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import imports, selectors, services
 from accounts.filters import AccountFilter
 from accounts.forms import (
+    AGAIN_LABEL,
     KIND_LABELS,
     AddChargeForm,
     CancelSubscriptionForm,
@@ -277,10 +278,14 @@ def import_view(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             stream = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+            kind = form.cleaned_data["kind"]
+            options = {"write_valid": form.cleaned_data["write_valid"]}
+            if kind == imports.USAGE:
+                options |= {"again": form.cleaned_data["again"], "acting_user": request.user}
             try:
-                result = imports.IMPORTERS[form.cleaned_data["kind"]](
-                    stream, file_name=upload.name, write_valid=form.cleaned_data["write_valid"]
-                )
+                result = imports.IMPORTERS[kind](stream, file_name=upload.name, **options)
+            except imports.RepeatedFileError as error:
+                form.add_error("file", f"{error} If it is new usage, tick “{AGAIN_LABEL}”.")
             except imports.ImportFileError as error:
                 form.add_error("file", str(error))
             else:

@@ -247,24 +247,41 @@ def progress_view(request, pk):
     )
 
 
-def _transition_view(action: Action, act: Callable[[BillRun, object], object], done: str):
-    """One of the run page's buttons: the service's result as a message, then the run's page (or
-    the new run a retry made, or the list once the run is deleted). The permission it needs is
-    the transition table's."""
+def _transition_view(
+    action: Action,
+    act: Callable[[BillRun, object], object],
+    done: str | Callable[[BillRun], str],
+):
+    """One of the run page's buttons: the service's result as a message (`done`, or what it says
+    for the result), then the run's page (or the new run a retry made, or the list once the run
+    is deleted). The permission it needs is the transition table's."""
 
     def report(run: BillRun, result: BillRun | None):
         new = result.number if result is not None else ""
-        return done.format(number=run.number, new=new), result or "billruns:list"
+        text = done(result) if callable(done) else done
+        return text.format(number=run.number, new=new), result or "billruns:list"
 
     return action_view(
         model=BillRun, permission=TRANSITIONS[action].permission, act=act, done=report
     )
 
 
+def _posted(run: BillRun) -> str:
+    """What Post says: a worker is posting the documents, or, with no Draft left to wait for,
+    the run is Posted already (DESIGN §4: with no documents at all, there was nothing to post)."""
+    if run.status != BillRun.Status.POSTED:
+        return "{number} is being posted: its documents become final."
+    counts = selectors.document_counts(run)
+    counts.pop(BillingDocument.Status.CANCELED, None)
+    if not sum(counts.values()):
+        return "{number} has no documents: there was nothing to post, and it is now Posted."
+    return "{number} is Posted: all its documents are final."
+
+
 post_view = _transition_view(
     Action.POST,
     lambda run, user: services.post_bill_run(run=run, acting_user=user, background=True),
-    "{number} is being posted: its documents become final.",
+    _posted,
 )
 cancel_view = _transition_view(
     Action.CANCEL,

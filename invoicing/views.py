@@ -62,15 +62,27 @@ def pdf_view(request, pk):
     return response
 
 
-def _document_action(act, done: str):
-    """Post or unpost from the document's page: one service call, its result as a message."""
+def _document_action(act, done: str, *, last_of_run: str = ""):
+    """Post or unpost from the document's page: one service call, its result as a message;
+    `last_of_run` instead when the document's run became Posted with it (its last draft)."""
+
+    def report(document, result):
+        run = result.bill_run
+        if last_of_run and run is not None and run.status == run.Status.POSTED:
+            return last_of_run.format(document=document, run=run.number), document
+        return done.format(document=document), document
+
     return action_view(
         model=BillingDocument,
         permission="invoicing.post_billingdocument",
         act=lambda document, user: act(document=document, acting_user=user),
-        done=lambda document, _: (done.format(document=document), document),
+        done=report,
     )
 
 
-post_view = _document_action(services.post_document, "{document} posted.")
+post_view = _document_action(
+    services.post_document,
+    "{document} posted.",
+    last_of_run="{document} posted: it was the last draft of {run}, which is now Posted.",
+)
 unpost_view = _document_action(services.unpost_document, "{document} set back to Draft.")

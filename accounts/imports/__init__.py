@@ -15,7 +15,7 @@ import io
 
 from accounts.imports.accounts import ACCOUNT_COLUMNS, ACCOUNTS, import_accounts
 from accounts.imports.reading import Column, ImportFileError, ImportResult, RowError
-from accounts.imports.usage import USAGE, USAGE_COLUMNS, import_usage
+from accounts.imports.usage import USAGE, USAGE_COLUMNS, RepeatedFileError, import_usage
 
 __all__ = [
     "ACCOUNTS",
@@ -26,6 +26,7 @@ __all__ = [
     "Column",
     "ImportFileError",
     "ImportResult",
+    "RepeatedFileError",
     "RowError",
     "import_accounts",
     "import_usage",

@@ -4,8 +4,10 @@ One row per charge, carrying its account and subscription; rows are grouped by t
 (account_number when given, else account_ref) and, within an account, by subscription_ref. The
 file is validated whole before anything is written (an account's rows may be anywhere in the
 file), keeping only the cleaned values. The import creates accounts and never updates one: an
-existing account number is an error. A bad row takes its whole account with it, since an account
-arrives whole or not at all.
+account that already exists is an error on its first row, found by its account_number when
+given (the external reference), else by its name, bill-to email and currency (so importing the
+same file twice creates nothing the second time). A bad row takes its whole account with it,
+since an account arrives whole or not at all.
 """
 
 import re
@@ -234,6 +236,7 @@ def import_accounts(
             subscription.charges.append(charge_values)
 
     _check_numbers(plans, row_errors, using=using)
+    _check_existing_accounts(plans, row_errors, using=using)
     valid_plans = _whole_accounts(plans, row_errors)
     for row in sorted(row_errors):
         result.add_row_errors(row, row_errors[row])
@@ -291,6 +294,39 @@ def _check_numbers(plans, row_errors, *, using: str) -> None:
         else:
             continue
         row_errors.setdefault(plan.first_row, []).append(("account_number", message))
+
+
+def _check_existing_accounts(plans, row_errors, *, using: str) -> None:
+    """An account given without a number is new unless an account with its name, bill-to email
+    (in any case) and currency exists: importing the same file twice must not make each account
+    twice. An account given with its number is matched by the number (_check_numbers)."""
+    keyed = [
+        ((v["name"], v["bill_to_email"].casefold(), v["currency"]), plan)
+        for plan in plans.values()
+        if not plan.number and (v := plan.values) is not None
+    ]
+    existing: dict[tuple[str, str, str], str] = {}
+    for chunk in batched(sorted({key[0] for key, _ in keyed}), LOOKUP_CHUNK):
+        rows = (
+            Account.objects.using(using)
+            .filter(name__in=chunk)
+            .order_by("number")
+            .values_list("name", "bill_to_email", "currency", "number")
+        )
+        for name, email, currency, number in rows:
+            existing.setdefault((name, email.casefold(), currency), number)
+    for key, plan in keyed:
+        number = existing.get(key)
+        if number is None:
+            continue
+        email = plan.values["bill_to_email"]
+        with_email = f"bill-to email {email}" if email else "no bill-to email"
+        row_errors.setdefault(plan.first_row, []).append((
+            "account_name",
+            f"account {number} already exists with this name, {with_email} and currency "
+            f"{key[2]}: the import creates accounts and does not change existing ones (give an "
+            "account_number to import another account of the same name)",
+        ))  # fmt: skip
 
 
 def _whole_accounts(plans, row_errors) -> list[_AccountPlan]:

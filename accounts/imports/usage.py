@@ -6,8 +6,14 @@ and one int per valid row for the duplicate check (about 120 bytes a row: ~120 M
 rows), never model objects. In all-or-nothing mode the first bad row rolls the transaction back
 at once (releasing SQLite's write lock) and the rest of the file is only validated. Each record
 is Pending, its `source` "<file name>:<row>".
+
+A file whose data rows were imported before is refused (RepeatedFileError, nothing written)
+unless the operator says it is new usage (`again=True`): the same usage imported twice bills
+twice. The rows are recognised by a hash of their values (UsageImport), read as they go by, so
+the check is made when the file has been read, before the transaction commits.
 """
 
+import hashlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from decimal import Decimal
@@ -20,13 +26,14 @@ from django.utils import timezone
 from accounts.imports.reading import (
     MISSING,
     Column,
+    ImportFileError,
     ImportResult,
     extra_values,
     read_csv,
     refusals_as_file_errors,
 )
 from accounts.imports.values import DECIMAL_PLACES, parse_date, parse_decimal
-from accounts.models import UsageRecord
+from accounts.models import UsageImport, UsageRecord
 from accounts.usage import PENDING, UsageReferences
 from core.bulk import BulkWriter
 from core.iterables import batched
@@ -37,6 +44,7 @@ WRITTEN_COLUMNS = (
     "account_id", "charge_id", "quantity", "usage_date", "status", "line_id", "source", "created_at"
 )  # fmt: skip
 BATCH_SIZE = 5_000  # usage rows validated and inserted together
+SOURCE_INDEX = WRITTEN_COLUMNS.index("source")
 SOURCE_MAX_LENGTH = UsageRecord._meta.get_field("source").max_length
 # A row number of up to 12 digits and its colon always fit after the file name.
 SOURCE_NAME_MAX_LENGTH = SOURCE_MAX_LENGTH - 13
@@ -61,12 +69,15 @@ def import_usage(
     file_name: str,
     write_valid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    again: bool = False,
+    acting_user=None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> ImportResult:
     """Import usage records from a CSV text stream.
 
     The rules are this module's docstring, with those both imports share in the package's and
-    in `reading`'s. Raises ImportFileError when the file as a whole cannot be read (nothing is
+    in `reading`'s. Raises ImportFileError when the file as a whole cannot be read, and its
+    RepeatedFileError when its rows were imported before and `again` is not given (nothing is
     written then). `on_progress` gets the number of rows read after each batch.
     """
     positions, rows = read_csv(stream, USAGE, USAGE_COLUMNS)
@@ -81,12 +92,15 @@ def import_usage(
     # Exact key of every valid row so far -> its row number. The key is one int per row: the
     # charge (which fixes the account), the day and the quantity in millionths.
     seen: dict[int, int] = {}
+    content = hashlib.sha256()
+    sources: list[str] = []  # the source of the first and the last record written
 
     with ExitStack() as writing, refusals_as_file_errors():
         writing.enter_context(transaction.atomic(using=using))
         open_transaction = True
         for batch in batched(rows, BATCH_SIZE):
             result.rows_read += len(batch)
+            _hash_rows(content, batch, columns)
             valid = _check_usage_batch(
                 batch, columns, width, references, seen, result, source, created_at
             )
@@ -101,14 +115,86 @@ def import_usage(
             if open_transaction and valid:
                 writer.insert(UsageRecord, WRITTEN_COLUMNS, valid, prepared=True)
                 result.rows_written += len(valid)
+                if not sources:
+                    sources.append(valid[0][SOURCE_INDEX])
+                sources[1:] = [valid[-1][SOURCE_INDEX]]
             if on_progress:
                 on_progress(result.rows_read)
             # Let go of this batch's rows now: batched() holds its list until it has read the
             # next one, and the import should hold one batch at a time, not two.
             batch.clear()
             valid.clear()
+        if open_transaction and result.rows_written:
+            # Raised inside the transaction: a repeat refused writes nothing.
+            _remember_file(
+                content.hexdigest(),
+                file_name=file_name,
+                sources=sources,
+                records=result.rows_written,
+                again=again,
+                acting_user=acting_user,
+                using=using,
+            )
     result.created = {"usage records": result.rows_written}
     return result
+
+
+class RepeatedFileError(ImportFileError):
+    """The file's rows were imported before: importing them again would bill that usage twice."""
+
+    def __init__(self, message: str, *, previous: UsageImport):
+        super().__init__(message)
+        self.previous = previous
+
+
+def _hash_rows(content, batch: list[tuple[int, list[str]]], columns: tuple[int, ...]) -> None:
+    """Add the rows' values to the file's hash: the four columns in their own order, stripped,
+    so that moving a column, a BOM or other line endings make no other file."""
+    content.update(
+        "".join(
+            "\x1f".join(values[i].strip() for i in columns) + "\x1e" for _, values in batch
+        ).encode()
+    )
+
+
+def _remember_file(
+    content_hash: str,
+    *,
+    file_name: str,
+    sources: list[str],
+    records: int,
+    again: bool,
+    acting_user,
+    using: str,
+) -> UsageImport:
+    """Record the file's import, or refuse it when the same rows were imported before and the
+    operator did not say to import them again."""
+    imports = UsageImport.objects.using(using).filter(content_hash=content_hash)
+    previous = imports.select_related("imported_by").order_by("-repeat").first()
+    if previous is not None and not again:
+        raise RepeatedFileError(_repeat_message(previous), previous=previous)
+    return UsageImport.objects.using(using).create(
+        content_hash=content_hash,
+        repeat=previous.repeat + 1 if previous is not None else 0,
+        file_name=file_name,
+        first_source=sources[0],
+        last_source=sources[-1],
+        records=records,
+        imported_at=timezone.now(),
+        imported_by=acting_user,
+    )
+
+
+def _repeat_message(previous: UsageImport) -> str:
+    by = f" by {previous.imported_by.get_username()}" if previous.imported_by else ""
+    again = f" ({previous.repeat + 1} times)" if previous.repeat else ""
+    return (
+        f"These rows were already imported{again}: {previous.file_name} on "
+        f"{timezone.localtime(previous.imported_at):%Y-%m-%d %H:%M}{by}, "
+        f"{previous.records:,} usage record{'s' if previous.records != 1 else ''} with source "
+        f"{previous.first_source} to {previous.last_source}. Nothing imported: the same usage "
+        "imported twice is billed twice."
+    )
 
 
 def _check_usage_batch(

@@ -2,7 +2,8 @@
 
 CSV: UTF-8 without a byte order mark; dates ISO (2026-02-01); timestamps ISO 8601 in UTC with
 their offset, to the second (2026-02-01T09:00:00+00:00); amounts exact decimal strings, never
-floats; empty cells for missing values. XLSX: real dates and numbers, so a spreadsheet can sort
+floats; empty cells for missing values; text that a spreadsheet would run as a formula (it starts
+with = + - @, a tab or a carriage return) gets a leading apostrophe (core.spreadsheets). XLSX: real dates and numbers, so a spreadsheet can sort
 and add them up; Excel has no time zones, so timestamps are written as timezone-naive UTC;
 amounts are written from their Decimal with a number format of as many places as they carry
 (the currency's minor unit, once rounded); text that starts with "=" stays text, never a
@@ -24,6 +25,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from core.spreadsheets import csv_text
 
 # Excel's sheet size, header row included.
 XLSX_MAX_ROWS = 1_048_576
@@ -58,6 +61,8 @@ def csv_cell(value: Cell) -> str:
         return value.isoformat()
     if isinstance(value, Decimal):
         return f"{value:f}"
+    if isinstance(value, str):
+        return csv_text(value)
     return str(value)
 
 

@@ -1,5 +1,8 @@
 """A preview's result: one CSV row per line a bill run would write (DESIGN §11's columns).
 
+Text cells (the numbers of the account, charge and subscription) are neutralised as every CSV
+of the app is (core.spreadsheets); quantities, prices and amounts stay numbers.
+
 Each chunk keeps its rows zlib-compressed in its own row, written with its counters; the CSV
 is streamed chunk by chunk, so neither a worker nor a download holds a whole preview.
 """
@@ -10,6 +13,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 from billruns.models import BillingPreviewChunk, BillingPreviewRun
+from core.spreadsheets import csv_text
 
 COLUMNS = (
     "accountNumber", "chargeNumber", "subscriptionNumber", "chargeType", "serviceStartDate",
@@ -69,7 +73,10 @@ def _number(value) -> str:
 
 
 def _field(text: str) -> str:
-    """A text field as the csv module writes it (quoted only when it must be)."""
+    """A text field as the csv module writes it (quoted only when it must be), with the
+    apostrophe every CSV of the app puts before a formula's first character (core.spreadsheets):
+    account, charge and subscription numbers may be given on import, so may be "=…"."""
+    text = csv_text(text)
     if any(char in text for char in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

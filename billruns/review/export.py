@@ -9,8 +9,9 @@ currency's minor unit; Change % has one decimal and is empty for a first documen
 "; ". The URLs are the documents' pages.
 
 CSV text that starts with = + - @ (or a tab or carriage return) is written with a leading
-apostrophe, so that a spreadsheet opening the file never reads an account name as a formula;
-XLSX keeps such text a string cell (billruns/exports/files.py).
+apostrophe by the CSV writer every export shares (core.spreadsheets), so that a spreadsheet
+opening the file never reads an account name as a formula; XLSX keeps such text a string cell
+(billruns/exports/files.py).
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +38,6 @@ HEADER = [
     "Document URL",
     "Previous Document URL",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def rows(review: Iterable[ReviewRow], *, url: Callable[[str], str]) -> Iterator[list[Cell]]:
@@ -62,13 +62,4 @@ def rows(review: Iterable[ReviewRow], *, url: Callable[[str], str]) -> Iterator[
             "; ".join(row.reasons),
             url(document.get_absolute_url()),
             url(previous.get_absolute_url()) if previous else None,
-        ]
-
-
-def csv_safe(cells: Iterable[list[Cell]]) -> Iterator[list[Cell]]:
-    """The rows with text that a spreadsheet would run as a formula made plain text."""
-    for cells_of_row in cells:
-        yield [
-            f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
-            for cell in cells_of_row
         ]

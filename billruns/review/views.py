@@ -66,7 +66,7 @@ def export_view(request, pk):
     cells = export.rows(review, url=request.build_absolute_uri)
     filename = f"{run.number}-review.{export_format}"
     if export_format == "csv":
-        lines = files.csv_lines(export.HEADER, export.csv_safe(cells))
+        lines = files.csv_lines(export.HEADER, cells)
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response

@@ -3,9 +3,13 @@
 
 import datetime as dt
 
+from django.db import transaction
+from django_q.tasks import async_task
+
 from billruns.errors import IllegalTransition
 from billruns.models import BillRun
 from billruns.services.lifecycle import Action, allowed_statuses, can, move, record
+from invoicing.models import BillingDocument
 
 
 class DocumentsOfRuns:
@@ -28,7 +32,31 @@ class DocumentsOfRuns:
             )
 
     def after_post(self, document, *, actor, now: dt.datetime) -> None:
-        _note(document, actor=actor, now=now, message=f"{document} posted")
+        """Record it; the run's last Draft posted makes the run Posted (DESIGN §4), and, as a
+        posting of the whole run would, emails its documents when the run says so."""
+        message = f"{document} posted"
+        run = BillRun.objects.only("number", "status", "auto_email").get(pk=document.bill_run_id)
+        drafts = BillingDocument.objects.filter(
+            bill_run_id=run.pk, status=BillingDocument.Status.DRAFT
+        )
+        # The run's row is locked (before_post), so of two last drafts posted at once the second
+        # sees the first one posted.
+        if not drafts.exists() and move(
+            run,
+            Action.POST_LAST_DOCUMENT,
+            actor=actor,
+            now=now,
+            message=f"{message}: the run's last draft, so every document is final",
+            posted_at=now,
+            posted_by=actor,
+            updated_by=actor,
+        ):
+            if run.auto_email:
+                transaction.on_commit(
+                    lambda: async_task("billruns.tasks.email_run_documents", run.pk)
+                )
+            return
+        _note(document, actor=actor, now=now, message=message)
 
     def after_unpost(self, document, *, actor, now: dt.datetime) -> None:
         message = f"{document} set back to Draft"

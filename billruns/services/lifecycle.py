@@ -41,6 +41,7 @@ class Action(StrEnum):
     DELETE = "delete"
     RETRY = "retry"
     POST_DOCUMENT = "post_document"
+    POST_LAST_DOCUMENT = "post_last_document"
     UNPOST_DOCUMENT = "unpost_document"
 
 
@@ -122,6 +123,11 @@ TRANSITIONS: dict[Action, Transition] = {
     ),
     # A run's documents are posted one by one only from a Completed run.
     Action.POST_DOCUMENT: Transition((BillRun.Status.COMPLETED,), None, "posted"),
+    # Symmetrically, a Completed run whose last Draft document is posted on its own is Posted
+    # (DESIGN §4): all its documents are final, and nothing is left for its Post button.
+    Action.POST_LAST_DOCUMENT: Transition(
+        (BillRun.Status.COMPLETED,), BillRun.Status.POSTED, "posted", event=events.POSTED
+    ),
     # A Posted run that loses a posted document is Completed again.
     Action.UNPOST_DOCUMENT: Transition(
         (BillRun.Status.POSTED,), BillRun.Status.COMPLETED, "unposted"

@@ -14,6 +14,7 @@ from core.bulk import refresh_statistics
 from core.iterables import batched
 from invoicing.models import BillingDocument
 
+NOTHING_TO_POST = "The run has no documents: there was nothing to post."
 # Chunks' account ranges posted per transaction (a chunk holds about 1,000 documents).
 POST_BATCH_CHUNKS = 5
 
@@ -25,8 +26,12 @@ def post_bill_run(
     document of the run becomes Posted. Asked again while PostInProgress, it goes on.
 
     The claim is immediate; the posting itself runs here, or in a worker with background=True
-    (pages: a million documents take longer than a web request may).
+    (pages: a million documents take longer than a web request may). A run with no Draft
+    document left (none at all, or all posted one by one) is finished here all the same: there
+    is nothing to wait for, and the page that asked shows it Posted at once.
     """
+    if background and not _drafts(run).exists():
+        background = False
     return claim_then_finish(
         run,
         Action.POST,
@@ -52,7 +57,7 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
     run = BillRun.objects.select_related("updated_by").get(pk=run_id)
     actor = acting_user or run.updated_by
     refresh_statistics(BillingDocument)
-    drafts = BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
+    drafts = _drafts(run)
     try:
         for batch in batched(chunk_ranges(run), POST_BATCH_CHUNKS):
             with transaction.atomic():
@@ -77,12 +82,18 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
             lease_until=None,
         )
         raise BillRunError(f"Posting {run.number} stopped part way: {error}") from error
+    # DESIGN §4: a run with no documents is Posted too, there being nothing to post; its
+    # History says so, as its page does.
+    written = BillingDocument.objects.filter(bill_run=run).exclude(
+        status=BillingDocument.Status.CANCELED
+    )
     with transaction.atomic():
         moved = move(
             run,
             Action.FINISH_POSTING,
             actor=actor,
             now=now,
+            message="" if written.exists() else NOTHING_TO_POST,
             condition=lease.held(),
             posted_at=now,
             posted_by=actor,
@@ -92,6 +103,10 @@ def finish_posting(*, run_id: int, acting_user=None, now: dt.datetime | None = N
             transaction.on_commit(lambda: async_task("billruns.tasks.email_run_documents", run.pk))
     run.refresh_from_db()
     return run
+
+
+def _drafts(run: BillRun):
+    return BillingDocument.objects.filter(bill_run=run, status=BillingDocument.Status.DRAFT)
 
 
 def chunk_ranges(run: BillRun, *, after: int | None = None) -> list[tuple[int, int]]:

@@ -409,3 +409,18 @@ def test_every_answer_matches_the_schema(live_server, operator):
     assert csv_answer.text.startswith(HEADER + "\n")
     refused = session.put(f"{url}/{number}/cancel", timeout=30)
     assert checked("PUT", f"{PREVIEWS}/{{key}}/cancel", refused).status_code == 409
+
+
+def test_the_result_csv_neutralises_text_that_a_spreadsheet_would_run(previewed, operator_api):
+    """The API's CSV is the page's (billruns.preview.result): numbers given on import that start
+    a formula get an apostrophe; amounts, negative ones too, stay numbers."""
+    charge = ChargeFactory(number="=1+1", subscription__account__number="@SUM(A1)")
+    ChargeFactory(subscription=charge.subscription, number="C-CREDIT", price=Decimal("-12.00"))
+    number = previewed().json()["billingPreviewRunNumber"]
+    rows = list(
+        csv.DictReader(io.StringIO(csv_text(operator_api.get(f"{PREVIEWS}/{number}/result"))))
+    )
+    assert {(r["accountNumber"], r["chargeNumber"], r["amount"]) for r in rows} == {
+        ("'@SUM(A1)", "'=1+1", "100.00"),
+        ("'@SUM(A1)", "C-CREDIT", "-12.00"),
+    }

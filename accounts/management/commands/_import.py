@@ -32,7 +32,9 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"Cannot read {path}: {error.strerror or error}.") from None
         with stream:
             try:
-                result = self.run(stream, file_name=path.name, write_valid=options["write_valid"])
+                result = self.run(
+                    stream, file_name=path.name, write_valid=options["write_valid"], options=options
+                )
             except imports.ImportFileError as error:
                 raise CommandError(f"{path.name}: {error}") from None
         for error in result.errors[:ERRORS_LISTED]:
@@ -57,5 +59,7 @@ class ImportCommand(BaseCommand):
         else:
             self.stdout.write(f"No rows to import in {path.name}.")
 
-    def run(self, stream, *, file_name: str, write_valid: bool) -> imports.ImportResult:
+    def run(
+        self, stream, *, file_name: str, write_valid: bool, options: dict
+    ) -> imports.ImportResult:
         raise NotImplementedError

@@ -8,5 +8,5 @@ class Command(ImportCommand):
         "One bad row imports nothing, unless --write-valid (which skips each bad row's account)."
     )
 
-    def run(self, stream, *, file_name, write_valid):
+    def run(self, stream, *, file_name, write_valid, options):
         return imports.import_accounts(stream, file_name=file_name, write_valid=write_valid)
