@@ -9,7 +9,7 @@ from core.paging import paginate
 from core.views import action_view
 from invoicing import pdf_files, selectors, services
 from invoicing.filters import DocumentFilter
-from invoicing.models import BillingDocument
+from invoicing.models import BillingDocument, StoredPdf
 from invoicing.pdf import render_document_pdf
 
 LINES_PER_PAGE = 100
@@ -87,7 +87,10 @@ def pdf_status_view(request, pk):
     """The preparing page's status, polled by htmx until the file is ready or failed."""
     document = get_object_or_404(selectors.document_detail(), pk=pk)
     line_count = document.lines.count()
-    stored = pdf_files.request_pdf(document=document, line_count=line_count)
+    if pdf_files.rendered_by_worker(line_count):
+        stored = pdf_files.request_pdf(document=document, line_count=line_count)
+    else:  # drawn on request: always ready, nothing to store
+        stored = StoredPdf(document=document, status=StoredPdf.Status.READY)
     return render(
         request,
         "invoicing/includes/pdf_status.html",

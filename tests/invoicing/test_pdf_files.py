@@ -183,6 +183,7 @@ def test_a_short_document_is_drawn_in_the_request_and_not_stored(logged_in, long
     settings.BILLCYCLE_PDF_WORKER_LINES = 3
     response = logged_in.get(pdf_url(long_invoice))
     assert response["Content-Type"] == "application/pdf"
+    assert "is ready" in logged_in.get(status_url(long_invoice)).content.decode()
     assert not StoredPdf.objects.exists()
 
 
