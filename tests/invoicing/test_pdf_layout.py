@@ -110,6 +110,8 @@ def test_a_long_document_lists_every_line_after_a_summary_page():
         count, amount=Decimal("12.50"), unit_price=Decimal("12.50"), quantity=Decimal(1)
     )
     doc.amount = Decimal("12.50") * count
+    credited = DocumentLine(id=999_999, document=BillingDocument(number="INV00000007"))
+    rows[-1].credits = credited  # the last line credits a line of an earlier invoice
     text = pdf_text(render_document_pdf(doc, lines=rows))
     summary, *pages = text.split("\f")
     assert f"The {count} lines of this invoice are listed from page 2." in summary
@@ -118,5 +120,6 @@ def test_a_long_document_lists_every_line_after_a_summary_page():
     for n in (1, 250, count):
         assert re.search(rf"Enterprise platform, line {n}\b", listed), n
     assert listed.count("2026-10-01 – 2026-10-31") == count
+    assert "credits INV00000007" in listed
     # The column header repeats on every page of the listing.
     assert all("Service period" in page for page in pages if page.strip())
