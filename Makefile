@@ -25,6 +25,7 @@ migrate: $(STAMP)
 
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty --accounts $(DEMO_ACCOUNTS)
+	$(PY) manage.py seed_demo_history --if-empty
 	@bash scripts/serve-demo
 
 # gunicorn plus CLUSTER_QCLUSTERS qclusters; settings from the environment (docs/operations.md).

@@ -1,14 +1,20 @@
 """`/api/v1/invoices` and `/api/v1/credit-memos`: billing documents with their lines, and their
 PDF, filtered as on the Documents page (DESIGN §10)."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import renderers, serializers
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import renderers, serializers, status
 from rest_framework.renderers import JSONRenderer
 
 from api.common import ApiView, CursorPage, by_key, success
-from api.errors import refusals
+from api.errors import Conflict, refusals
+from invoicing import pdf_files
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument, DocumentLine
 from invoicing.pdf import render_document_pdf
@@ -85,6 +91,52 @@ class DocumentDetailSerializer(DocumentSerializer):
         return DocumentLineSerializer(document_lines(document_ids=[document.pk]), many=True).data
 
 
+# How long a client should wait before asking again for a PDF being drawn.
+RETRY_AFTER_SECONDS = 5
+PREPARING = inline_serializer(
+    "PdfPreparing",
+    {
+        "success": serializers.BooleanField(),
+        "status": serializers.ChoiceField(choices=["Pending", "Rendering"]),
+        "message": serializers.CharField(),
+    },
+)
+
+
+def _pdf_answer(document, *, retry: bool = False):
+    """The PDF, drawn here for a short document; for a long one the stored file, or 202 with
+    Retry-After while a worker draws it, or 409 if the drawing failed (POST tries again)."""
+    line_count = document.lines.count()
+    if not pdf_files.rendered_by_worker(line_count):
+        return _pdf_response(document, render_document_pdf(document))
+    stored = pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
+    if stored.status == stored.Status.READY and (content := pdf_files.stored_content(stored)):
+        return _pdf_response(document, content)
+    if stored.status == stored.Status.FAILED:
+        raise Conflict(
+            f"The PDF of {document} could not be drawn: {stored.error} "
+            "POST to this address to try again.",
+            code="pdf_failed",
+        )
+    response = JsonResponse(
+        {
+            "success": True,
+            "status": stored.status,
+            "message": f"The PDF of {document} ({line_count:,} lines) is being drawn; "
+            f"ask again in {RETRY_AFTER_SECONDS} seconds.",
+        },
+        status=status.HTTP_202_ACCEPTED,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _pdf_response(document, content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
+    return response
+
+
 def _documents(kind: str):
     return BillingDocument.objects.filter(kind=kind).select_related("account", "bill_run")
 
@@ -132,25 +184,42 @@ def document_views(kind: str, name: str):
             return success(DocumentDetailSerializer(document).data)
 
     class PdfView(ApiView):
-        perms = {"GET": ("invoicing.view_billingdocument",)}
+        perms = {
+            "GET": ("invoicing.view_billingdocument",),
+            "POST": ("invoicing.view_billingdocument",),
+        }
         renderer_classes = [JSONRenderer, PdfRenderer]  # JSON for refusals
 
         @extend_schema(
             operation_id=f"get{name}Pdf",
             tags=[tag],
             parameters=[KEY],
+            description="A document of more than BILLCYCLE_PDF_WORKER_LINES lines is drawn by "
+            "a worker: 202 with Retry-After until it is ready, then 200 with the file; 409 "
+            "(code pdf_failed) if the drawing failed.",
             responses={
                 (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+                (202, "application/json"): PREPARING,
                 **refusals(),
             },
         )
         def get(self, request, key):
-            document = by_key(document_detail().filter(kind=kind), key)
-            response = HttpResponse(render_document_pdf(document), content_type="application/pdf")
-            response["Content-Disposition"] = (
-                f'attachment; filename="{document.number or document.pk}.pdf"'
-            )
-            return response
+            return _pdf_answer(by_key(document_detail().filter(kind=kind), key))
+
+        @extend_schema(
+            operation_id=f"retry{name}Pdf",
+            tags=[tag],
+            parameters=[KEY],
+            request=None,
+            description="Draw a long document's PDF again after a failure; answers as GET.",
+            responses={
+                (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+                (202, "application/json"): PREPARING,
+                **refusals(),
+            },
+        )
+        def post(self, request, key):
+            return _pdf_answer(by_key(document_detail().filter(kind=kind), key), retry=True)
 
     return ListView, DetailView, PdfView
 

@@ -235,6 +235,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Printed at the top of every invoice and credit memo PDF.
 BILLCYCLE_ISSUER_NAME = os.environ.get("BILLCYCLE_ISSUER_NAME", "Billcycle")
+# Documents with more lines get their PDF drawn by a worker and stored (invoicing.pdf_files).
+BILLCYCLE_PDF_WORKER_LINES = int(os.environ.get("BILLCYCLE_PDF_WORKER_LINES", "200"))
 # Accounts per chunk of a bill run: the unit of work of one worker and one transaction.
 BILLCYCLE_CHUNK_SIZE = int(os.environ.get("BILLCYCLE_CHUNK_SIZE", "1000"))
 # A worker's claim on a chunk (or on a posting or cancel) lasts this long and is renewed a third

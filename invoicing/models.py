@@ -245,3 +245,39 @@ class DocumentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description} {self.service_start:%Y-%m-%d}–{self.service_end:%Y-%m-%d}"
+
+
+class StoredPdf(models.Model):
+    """A long document's PDF, rendered by a worker and kept for download (docs/decisions.md,
+    "Big PDFs"). In the database, so every web server and worker of a cluster sees the same
+    file without shared storage.
+
+    `version` fingerprints what the PDF shows (invoicing.pdf_files.pdf_version): when the
+    document changes (posted, its account's bill-to renamed), the stored file no longer
+    matches and is rendered again on the next request.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "Pending"
+        RENDERING = "Rendering"
+        READY = "Ready"
+        FAILED = "Failed"
+
+    document = models.OneToOneField(
+        BillingDocument, on_delete=models.CASCADE, primary_key=True, related_name="stored_pdf"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    version = models.CharField(max_length=64)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    error = models.CharField(max_length=500, blank=True)
+    requested_at = models.DateTimeField()
+    # Set when a worker claims the rendering: the claim and the result name the same attempt.
+    started_at = models.DateTimeField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "stored PDF"
+        verbose_name_plural = "stored PDFs"
+
+    def __str__(self) -> str:
+        return f"PDF of {self.document_id} ({self.status})"

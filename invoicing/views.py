@@ -2,14 +2,14 @@
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.paging import paginate
 from core.views import action_view
-from invoicing import selectors, services
+from invoicing import pdf_files, selectors, services
 from invoicing.filters import DocumentFilter
-from invoicing.models import BillingDocument
+from invoicing.models import BillingDocument, StoredPdf
 from invoicing.pdf import render_document_pdf
 
 LINES_PER_PAGE = 100
@@ -53,13 +53,49 @@ def detail_view(request, pk):
     )
 
 
-@require_GET
-@permission_required("invoicing.view_billingdocument", raise_exception=True)
-def pdf_view(request, pk):
-    document = get_object_or_404(selectors.document_detail(), pk=pk)
-    response = HttpResponse(render_document_pdf(document), content_type="application/pdf")
+def _pdf_response(document, content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.view_billingdocument", raise_exception=True)
+def pdf_view(request, pk):
+    """The PDF: drawn here for a short document; for a long one, the stored file once a worker
+    has drawn it, and until then a page that says so (POST: try a failed drawing again)."""
+    document = get_object_or_404(selectors.document_detail(), pk=pk)
+    line_count = document.lines.count()
+    if not pdf_files.rendered_by_worker(line_count):
+        return _pdf_response(document, render_document_pdf(document))
+    retry = request.method == "POST"
+    stored = pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
+    if retry:
+        return redirect("invoicing:pdf", pk=document.pk)
+    if stored.status == stored.Status.READY and (content := pdf_files.stored_content(stored)):
+        return _pdf_response(document, content)
+    return render(
+        request,
+        "invoicing/document_pdf_status.html",
+        {"document": document, "stored": stored, "line_count": line_count},
+    )
+
+
+@require_GET
+@permission_required("invoicing.view_billingdocument", raise_exception=True)
+def pdf_status_view(request, pk):
+    """The preparing page's status, polled by htmx until the file is ready or failed."""
+    document = get_object_or_404(selectors.document_detail(), pk=pk)
+    line_count = document.lines.count()
+    if pdf_files.rendered_by_worker(line_count):
+        stored = pdf_files.request_pdf(document=document, line_count=line_count)
+    else:  # drawn on request: always ready, nothing to store
+        stored = StoredPdf(document=document, status=StoredPdf.Status.READY)
+    return render(
+        request,
+        "invoicing/includes/pdf_status.html",
+        {"document": document, "stored": stored, "line_count": line_count},
+    )
 
 
 def _document_action(act, done: str, *, last_of_run: str = ""):

@@ -1,0 +1,209 @@
+"""A long document's PDF is drawn by a worker, once, stored, and served from the store; the
+page says it is being prepared and offers the file when ready; a failure says so and can be
+tried again."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from invoicing import pdf_files
+from invoicing.models import BillingDocument, StoredPdf
+from invoicing.services import post_document
+from invoicing.tasks import render_pdf
+from tests.factories import DocumentLineFactory
+from tests.invoicing.test_pdf import needs_pdftotext, pdf_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def three_lines_is_long(settings):
+    settings.BILLCYCLE_PDF_WORKER_LINES = 2
+
+
+@pytest.fixture
+def long_invoice():
+    first = DocumentLineFactory(
+        document__number="INV00000042",
+        document__amount=Decimal("30.00"),
+        description="Usage day 1",
+        amount=Decimal("10.00"),
+    )
+    for day in (2, 3):
+        DocumentLineFactory(
+            document=first.document,
+            charge=first.charge,
+            description=f"Usage day {day}",
+            service_start=dt.date(2026, 2, day),
+            service_end=dt.date(2026, 2, day),
+            amount=Decimal("10.00"),
+        )
+    return first.document
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The documents drawn, in order; `renders.fail` makes the next drawings raise it."""
+
+    class Renders(list):
+        fail: Exception | None = None
+
+    drawn = Renders()
+    real = pdf_files.render_document_pdf
+
+    def render(document, **kwargs):
+        drawn.append(document.number)
+        if drawn.fail:
+            raise drawn.fail
+        return real(document, **kwargs)
+
+    monkeypatch.setattr(pdf_files, "render_document_pdf", render)
+    return drawn
+
+
+def pdf_url(document):
+    return reverse("invoicing:pdf", args=[document.pk])
+
+
+def status_url(document):
+    return reverse("invoicing:pdf_status", args=[document.pk])
+
+
+def test_the_page_says_the_pdf_is_being_prepared_and_polls_for_it(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:  # the worker has not run yet
+        response = logged_in.get(pdf_url(long_invoice))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "The PDF of INV00000042 is being prepared." in html
+    assert "Its 3 lines take a worker a while to draw." in html
+    assert f'hx-get="{status_url(long_invoice)}" hx-trigger="every 2s"' in html
+    assert len(queued) == 1 and renders == []
+    fragment = logged_in.get(status_url(long_invoice)).content.decode()
+    assert "is being prepared" in fragment and "hx-trigger" in fragment
+    assert "<script" not in fragment
+
+
+def test_asking_again_while_it_is_prepared_queues_no_second_drawing(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        logged_in.get(pdf_url(long_invoice))
+        logged_in.get(pdf_url(long_invoice))
+        logged_in.get(status_url(long_invoice))
+    assert len(queued) == 1
+    # A task delivered twice draws once.
+    assert render_pdf(long_invoice.pk).endswith("bytes")
+    assert render_pdf(long_invoice.pk) == "nothing to do"
+    assert renders == ["INV00000042"]
+
+
+@needs_pdftotext
+def test_once_drawn_the_page_offers_the_file_and_serves_it_without_drawing_again(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.get(pdf_url(long_invoice))  # the worker (sync mode) draws it
+    fragment = logged_in.get(status_url(long_invoice)).content.decode()
+    assert "The PDF of INV00000042 is ready." in fragment
+    assert f'href="{pdf_url(long_invoice)}"' in fragment and "Download INV00000042.pdf" in fragment
+    assert "hx-trigger" not in fragment  # polling stops
+    for _ in range(2):
+        response = logged_in.get(pdf_url(long_invoice))
+        assert response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == 'attachment; filename="INV00000042.pdf"'
+        assert "Usage day 3" in pdf_text(response.content)
+    assert renders == ["INV00000042"]
+
+
+@needs_pdftotext
+def test_a_failed_drawing_says_so_and_is_drawn_again_on_request(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks
+):
+    renders.fail = RuntimeError("Font DejaVu Sans is missing.")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = logged_in.get(pdf_url(long_invoice)).content.decode()
+    # The page was drawn before the worker ran; the poll finds the failure.
+    assert "is being prepared" in page
+    fragment = logged_in.get(status_url(long_invoice)).content.decode()
+    assert "The PDF of INV00000042 could not be prepared." in fragment
+    assert "Font DejaVu Sans is missing." in fragment
+    assert f'<form method="post" action="{pdf_url(long_invoice)}"' in fragment
+    assert "Try again" in fragment and "hx-trigger" not in fragment
+    # Looking again does not draw again: only Try again does.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "could not be prepared" in logged_in.get(pdf_url(long_invoice)).content.decode()
+    assert renders == ["INV00000042"]
+    renders.fail = None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post(pdf_url(long_invoice))
+    assert response.status_code == 302 and response["Location"] == pdf_url(long_invoice)
+    response = logged_in.get(pdf_url(long_invoice))
+    assert response["Content-Type"] == "application/pdf"
+    assert "Usage day 1" in pdf_text(response.content)
+    assert renders == ["INV00000042", "INV00000042"]
+
+
+@needs_pdftotext
+def test_a_stored_pdf_is_drawn_again_once_the_document_is_posted(
+    logged_in, operator, long_invoice, renders, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.get(pdf_url(long_invoice))
+    assert "DRAFT" in pdf_text(logged_in.get(pdf_url(long_invoice)).content)
+    post_document(document=long_invoice, acting_user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "is being prepared" in logged_in.get(pdf_url(long_invoice)).content.decode()
+    response = logged_in.get(pdf_url(long_invoice))
+    assert "DRAFT" not in pdf_text(response.content)
+    assert len(renders) == 2
+
+
+def test_a_drawing_whose_worker_died_is_queued_again(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks():
+        logged_in.get(pdf_url(long_invoice))
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    StoredPdf.objects.filter(pk=long_invoice.pk).update(
+        status=StoredPdf.Status.RENDERING, started_at=long_ago
+    )
+    with django_capture_on_commit_callbacks() as queued:
+        logged_in.get(status_url(long_invoice))
+        logged_in.get(status_url(long_invoice))
+    assert len(queued) == 1
+
+
+def test_a_short_document_is_drawn_in_the_request_and_not_stored(logged_in, long_invoice, settings):
+    settings.BILLCYCLE_PDF_WORKER_LINES = 3
+    response = logged_in.get(pdf_url(long_invoice))
+    assert response["Content-Type"] == "application/pdf"
+    assert "is ready" in logged_in.get(status_url(long_invoice)).content.decode()
+    assert not StoredPdf.objects.exists()
+
+
+def test_a_viewer_may_ask_for_it_and_a_stranger_may_not(client, viewer, long_invoice):
+    from tests.factories import UserFactory
+
+    client.force_login(viewer)
+    assert client.get(pdf_url(long_invoice)).status_code == 200
+    assert client.get(status_url(long_invoice)).status_code == 200
+    client.force_login(UserFactory())
+    assert client.get(pdf_url(long_invoice)).status_code == 403
+    assert client.get(status_url(long_invoice)).status_code == 403
+    assert client.post(pdf_url(long_invoice)).status_code == 403
+
+
+def test_deleting_a_document_deletes_its_stored_pdf(
+    logged_in, long_invoice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.get(pdf_url(long_invoice))
+    assert StoredPdf.objects.filter(status=StoredPdf.Status.READY).count() == 1
+    BillingDocument.objects.filter(pk=long_invoice.pk).delete()
+    assert not StoredPdf.objects.exists()
