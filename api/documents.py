@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 from rest_framework.renderers import JSONRenderer
 
-from api.common import ApiView, CursorPage, by_key, success
+from api.common import ApiView, CursorPage, FileView, by_key, success
 from api.errors import refusals
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument, DocumentLine
@@ -131,9 +131,9 @@ def document_views(kind: str, name: str):
             document = by_key(_documents(kind), key)
             return success(DocumentDetailSerializer(document).data)
 
-    class PdfView(ApiView):
+    class PdfView(FileView):
         perms = {"GET": ("invoicing.view_billingdocument",)}
-        renderer_classes = [JSONRenderer, PdfRenderer]  # JSON for refusals
+        renderer_classes = [JSONRenderer, PdfRenderer]
 
         @extend_schema(
             operation_id=f"get{name}Pdf",
@@ -141,7 +141,7 @@ def document_views(kind: str, name: str):
             parameters=[KEY],
             responses={
                 (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
-                **refusals(),
+                **{(code, JSONRenderer.media_type): error for code, error in refusals().items()},
             },
         )
         def get(self, request, key):
