@@ -270,3 +270,24 @@ def account_options(*, query: str) -> list[Account]:
         .only("number", "name", "currency")
         .order_by("number")[:OPTIONS_LIMIT]
     )
+
+
+# How many same-named accounts an ambiguous typed name lists.
+NAMED_SHOWN = 5
+
+
+def accounts_typed(text: str) -> list[Account]:
+    """What an account field typed by hand means, when no suggestion was picked: the account
+    with that number, else the accounts named exactly that (any case), the Active ones when
+    there are any (only they can be billed). More than one is ambiguous; at most
+    NAMED_SHOWN + 1 are read. The name is compared without an index (as the suggestions'
+    part-of-the-name search is), once per form sent."""
+    text = text.strip()
+    if not text:
+        return []
+    by_number = Account.objects.filter(number=text.upper()).only("number", "name", "status")
+    if found := list(by_number):
+        return found
+    named = Account.objects.filter(name__iexact=text).only("number", "name", "status")
+    named = named.order_by("number")
+    return list(named.billable()[: NAMED_SHOWN + 1]) or list(named[: NAMED_SHOWN + 1])

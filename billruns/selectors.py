@@ -201,11 +201,6 @@ def tab_rows(run: BillRun, tab: str) -> QuerySet:
     return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("-at", "-id")
 
 
-def account_by_number(number: str) -> Account | None:
-    """The billable account the new run form's number names (its live scope count)."""
-    return Account.objects.billable().filter(number=number).only("number", "name").first()
-
-
 def home_page() -> dict:
     """The home page's figures in two queries whatever the data size: one grouped count, one
     short list."""

@@ -120,20 +120,21 @@ def _initial_terms(request) -> dict:
 @permission_required("billruns.add_billrun", raise_exception=True)
 def scope_count_view(request):
     """How many accounts the scope typed so far selects (htmx fragment of the new run form)."""
-    data = request.GET
-    single = data.get("scope") == BillRunForm.SCOPE_ACCOUNT
+    form = BillRunForm(request.GET)
+    form.is_valid()  # only the scope fields are read, each as far as it parses
+    single = request.GET.get("scope") == BillRunForm.SCOPE_ACCOUNT
     context = {"single": single}
     if single:
-        number = data.get("account", "").strip().upper()
-        account = selectors.account_by_number(number) if number else None
-        context.update(number=number, account=account, count=1 if account else 0)
+        # The form's own reading of what was typed (a number, or a unique name) and its refusal.
+        account = form.cleaned_data.get("account")
+        typed = request.GET.get("account", "").strip()
+        problem = " ".join(form.errors.get("account", [])) if typed else ""
+        context.update(account=account, problem=problem, count=1 if account else 0)
     else:
-        form = BillRunForm(data)
-        form.is_valid()  # only the scope fields are read, each as far as it parses
         batches = form.cleaned_data.get("batches") or []
         day = form.cleaned_data.get("bill_cycle_day")
-        terms = RunTerms(batches=batches, bill_cycle_day=day)
-        context["count"] = selectors.accounts_in_scope(terms).count()
+        scope = RunTerms(batches=batches, bill_cycle_day=day)
+        context["count"] = selectors.accounts_in_scope(scope).count()
     return render(request, "billruns/includes/scope_count.html", context)
 
 
