@@ -18,6 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from accounts.imports.reading import (
+    ACCOUNTS_LINKED,
     MISSING,
     Column,
     ImportResult,
@@ -26,7 +27,7 @@ from accounts.imports.reading import (
     refusals_as_file_errors,
 )
 from accounts.imports.values import DECIMAL_PLACES, parse_date, parse_decimal
-from accounts.models import UsageRecord
+from accounts.models import Account, UsageRecord
 from accounts.usage import PENDING, UsageReferences
 from core.bulk import BulkWriter
 from core.iterables import batched
@@ -81,6 +82,7 @@ def import_usage(
     # Exact key of every valid row so far -> its row number. The key is one int per row: the
     # charge (which fixes the account), the day and the quantity in millionths.
     seen: dict[int, int] = {}
+    linked: dict[int, None] = {}  # ids of the first accounts given usage, in file order
 
     with ExitStack() as writing, refusals_as_file_errors():
         writing.enter_context(transaction.atomic(using=using))
@@ -101,6 +103,7 @@ def import_usage(
             if open_transaction and valid:
                 writer.insert(UsageRecord, WRITTEN_COLUMNS, valid, prepared=True)
                 result.rows_written += len(valid)
+                result.more_accounts |= _link_accounts(linked, valid)
             if on_progress:
                 on_progress(result.rows_read)
             # Let go of this batch's rows now: batched() holds its list until it has read the
@@ -108,6 +111,10 @@ def import_usage(
             batch.clear()
             valid.clear()
     result.created = {"usage records": result.rows_written}
+    result.source = source
+    numbers = Account.objects.using(using).filter(pk__in=linked).order_by("number")
+    if linked and result.rows_written:
+        result.account_numbers = list(numbers.values_list("number", flat=True))
     return result
 
 
@@ -180,6 +187,17 @@ def _check_usage_batch(
             account_id, charge.id, quantity, usage_date, PENDING, None, f"{source}{row}", created_at
         ))  # fmt: skip
     return valid
+
+
+def _link_accounts(linked: dict[int, None], written: list[tuple]) -> bool:
+    """Keep the ids of the first ACCOUNTS_LINKED accounts given usage; True when `written`
+    gives usage to another account beyond them."""
+    for row in written:
+        if row[0] not in linked:
+            if len(linked) >= ACCOUNTS_LINKED:
+                return True
+            linked[row[0]] = None
+    return False
 
 
 def _source_name(file_name: str) -> str:
