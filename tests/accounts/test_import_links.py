@@ -31,7 +31,8 @@ def test_an_accounts_import_links_to_each_new_account(client, operator):
     assert "New accounts:" in content
 
 
-def test_a_usage_import_links_to_its_accounts_and_its_records(client, operator, customers):
+@pytest.mark.usefixtures("customers")
+def test_a_usage_import_links_to_its_accounts_and_its_records(client, operator):
     client.force_login(operator)
     upload(client, "\n".join(MIXED_USAGE), write_valid=True)
     shown = links(client.get(IMPORT_URL).content.decode())
