@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 
 from accounts.models import Account, Amendment, Charge, Subscription, UsageRecord
 
@@ -270,3 +271,34 @@ def account_options(*, query: str) -> list[Account]:
         .only("number", "name", "currency")
         .order_by("number")[:OPTIONS_LIMIT]
     )
+
+
+# How many same-named accounts an ambiguous typed name lists.
+NAMED_SHOWN = 5
+
+
+def accounts_typed(text: str) -> list[Account]:
+    """What an account field typed by hand means, when no suggestion was picked: the account
+    with that number, else the accounts named exactly that (any case), the Active ones when
+    there are any (only they can be billed). More than one is ambiguous; at most
+    NAMED_SHOWN + 1 are read. The name is compared without an index (as the suggestions'
+    part-of-the-name search is), once per form sent."""
+    text = text.strip()
+    if not text:
+        return []
+    by_number = Account.objects.filter(number=text.upper()).only("number", "name", "status")
+    if found := list(by_number):
+        return found
+    named = Account.objects.filter(name__iexact=text).only("number", "name", "status")
+    named = named.order_by("number")
+    return list(named.billable()[: NAMED_SHOWN + 1]) or list(named[: NAMED_SHOWN + 1])
+
+
+def account_links(numbers: list[str]) -> list[tuple[str, str]]:
+    """(number, page URL) of these accounts, in the order given: one query."""
+    ids = dict(Account.objects.filter(number__in=numbers).values_list("number", "pk"))
+    return [
+        (number, reverse("accounts:detail", args=[ids[number]]))
+        for number in numbers
+        if number in ids
+    ]

@@ -93,7 +93,7 @@ class UsageReferences:
         elif charge.charge_type != Charge.ChargeType.USAGE:
             errors.append((
                 "charge_number",
-                f"wrong charge type: {charge_number} is a {charge.charge_type} charge; "
+                f"wrong charge type: {charge_number} is a {Charge.ChargeType(charge.charge_type).label} charge; "
                 "usage goes on Usage charges",
             ))  # fmt: skip
         elif usage_date is not None and usage_date < charge.effective_start:

@@ -3,6 +3,7 @@
 
 from django.contrib.auth.decorators import login_not_required
 from rest_framework import exceptions, generics, metadata, pagination, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 # An id is a positive 64-bit integer; anything longer is not one (and would overflow SQL).
@@ -31,6 +32,19 @@ class ApiView(generics.GenericAPIView):
         # The pages' LoginRequiredMiddleware would redirect a token's request to the login
         # form; the API answers 401 itself.
         return login_not_required(super().as_view(**initkwargs))
+
+
+class FileView(ApiView):
+    """An endpoint that answers a file (a PDF, a CSV) built by the view itself. Its renderers
+    let the file's `Accept` through negotiation; a refusal is still the JSON error shape, as
+    JSON, whatever `Accept` asked for (rendered as the file's type it would be the dict's keys
+    run together, labelled as a PDF)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response):  # the file itself is a plain HttpResponse
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def by_key(queryset, key: str, *, number_field: str | None = "number"):

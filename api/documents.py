@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import renderers, serializers, status
 from rest_framework.renderers import JSONRenderer
 
-from api.common import ApiView, CursorPage, by_key, success
+from api.common import ApiView, CursorPage, FileView, by_key, success
 from api.errors import Conflict, refusals
 from invoicing import pdf_files
 from invoicing.filters import DocumentFilter
@@ -183,12 +183,12 @@ def document_views(kind: str, name: str):
             document = by_key(_documents(kind), key)
             return success(DocumentDetailSerializer(document).data)
 
-    class PdfView(ApiView):
+    class PdfView(FileView):
         perms = {
             "GET": ("invoicing.view_billingdocument",),
             "POST": ("invoicing.view_billingdocument",),
         }
-        renderer_classes = [JSONRenderer, PdfRenderer]  # JSON for refusals
+        renderer_classes = [JSONRenderer, PdfRenderer]
 
         @extend_schema(
             operation_id=f"get{name}Pdf",
@@ -200,7 +200,7 @@ def document_views(kind: str, name: str):
             responses={
                 (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
                 (202, "application/json"): PREPARING,
-                **refusals(),
+                **{(code, JSONRenderer.media_type): error for code, error in refusals().items()},
             },
         )
         def get(self, request, key):
@@ -215,7 +215,7 @@ def document_views(kind: str, name: str):
             responses={
                 (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
                 (202, "application/json"): PREPARING,
-                **refusals(),
+                **{(code, JSONRenderer.media_type): error for code, error in refusals().items()},
             },
         )
         def post(self, request, key):

@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import renderers, serializers
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 
 from api.billruns import (
     AMOUNTS_BY_CURRENCY,
@@ -31,7 +30,7 @@ from api.billruns import (
     idempotency_key,
     total_time_answer,
 )
-from api.common import ApiView, CursorPage, by_key, success
+from api.common import ApiView, CursorPage, FileView, by_key, success
 from api.errors import Conflict, refusals
 from billruns.errors import BillRunError
 from billruns.models import BillingPreviewFailure, BillingPreviewRun
@@ -226,7 +225,7 @@ class PreviewCancelView(ApiView):
         return preview_answer(request, by_key(previews(), key))
 
 
-class PreviewResultView(ApiView):
+class PreviewResultView(FileView):
     perms = {"GET": ("billruns.view_billingpreviewrun",)}
     renderer_classes = [JSONRenderer, CsvRenderer]
 
@@ -254,14 +253,6 @@ class PreviewResultView(ApiView):
         )
         response["Content-Disposition"] = f'attachment; filename="{result.filename(preview)}"'
         return response
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response):
-            # Only the CSV is CSV: a refusal is the JSON error shape whatever Accept asked for
-            # (rendered as CSV it would be the dict's keys run together).
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class PreviewFailuresView(ApiView):

@@ -1,21 +1,24 @@
 """The bill run forms: turn what the operator typed into a run's terms (billruns.terms).
 
 The terms' rules stay in RunTerms.validate and the services; a form only parses input, asks for
-the account behind a number, and asks for a confirmation when the target date is far ahead
+the account behind a number or a name, and asks for a confirmation when the target date is far ahead
 (Zuora does).
 """
 
 import datetime as dt
+import re
 import uuid
 
 from django import forms
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import Account, Batch, Charge
 from billruns import terms
 from billruns.terms import ALL_CHARGE_TYPES, RunTerms, TargetType
 from core.filtering import DATE_INPUT
 
+ACCOUNT_NUMBER = re.compile(r"[A-Za-z]\d+")
 BILL_CYCLE_DAY_CHOICES = [("", "All bill cycle days"), *[(day, day) for day in range(1, 32)]]
 
 
@@ -24,6 +27,28 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, day=28)
+
+
+def looks_like_a_number(typed: str) -> bool:
+    return bool(ACCOUNT_NUMBER.fullmatch(typed.strip()))
+
+
+def no_account_typed(typed: str) -> str:
+    if looks_like_a_number(typed):
+        return f"No account has the number {typed.strip().upper()}."
+    return (
+        f"No account has the number or the name “{typed.strip()}”: type part of the name and "
+        "pick a suggestion."
+    )
+
+
+def several_accounts_named(typed: str, matches: list[Account]) -> str:
+    shown = ", ".join(account.number for account in matches[: account_selectors.NAMED_SHOWN])
+    more = " and more" if len(matches) > account_selectors.NAMED_SHOWN else ""
+    return (
+        f"Several accounts are named “{typed.strip()}” ({shown}{more}): type the number of the "
+        "one to bill."
+    )
 
 
 class BillRunTermsForm(forms.Form):
@@ -43,9 +68,9 @@ class BillRunTermsForm(forms.Form):
     )
     account = forms.CharField(
         required=False,
-        max_length=20,
+        max_length=255,  # a number, or a name (Account.name)
         label="Account",
-        help_text="An account number; type a number or a name to search.",
+        help_text="An account number or name; type a few letters to search.",
     )
     batches = forms.MultipleChoiceField(
         choices=Batch.choices,
@@ -74,14 +99,17 @@ class BillRunTermsForm(forms.Form):
     name = forms.CharField(required=False, max_length=255)
 
     def clean_account(self) -> Account | None:
-        number = self.cleaned_data["account"].strip().upper()
+        typed = self.cleaned_data["account"].strip()
         if self.data.get("scope") != self.SCOPE_ACCOUNT:
             return None
-        if not number:
+        if not typed:
             raise forms.ValidationError("Choose the account to bill.")
-        account = Account.objects.filter(number=number).first()
-        if account is None:
-            raise forms.ValidationError(f"No account has the number {number}.")
+        matches = account_selectors.accounts_typed(typed)
+        if not matches:
+            raise forms.ValidationError(no_account_typed(typed))
+        if len(matches) > 1:
+            raise forms.ValidationError(several_accounts_named(typed, matches))
+        account = matches[0]
         if not account.is_billable:
             raise forms.ValidationError(terms.inactive_account(account))
         return account

@@ -2,11 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 
 from accounts.models import Account
 from billruns.amounts import add_amounts
-from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure
+from billruns.models import BillRun, BillRunChunk, BillRunEvent, BillRunFailure, RunCounters
 from billruns.terms import RunTerms
 from invoicing.models import BillingDocument
 from invoicing.selectors import CurrencyTotals
@@ -151,10 +151,14 @@ def recent_retries(run: BillRun) -> list[BillRun]:
     return list(run.retries.only("number", "status", "retry_of_id")[:5])
 
 
-def accounts_billed_so_far(run: BillRun) -> int:
-    """Accounts of the run's done chunks (the progress bar of a Processing run)."""
+def run_counts(run: BillRun) -> dict[str, int]:
+    """The run's counts by name (`number_of_invoices`, …). A Processing run writes its own
+    when it completes: until then, its done chunks' counts added up (one query)."""
+    if run.status != BillRun.Status.PROCESSING:
+        return {name: getattr(run, name) for name in RunCounters.COUNTS}
     done = BillRunChunk.objects.filter(bill_run=run, status=BillRunChunk.Status.DONE)
-    return done.aggregate(n=Sum("number_of_accounts"))["n"] or 0
+    sums = done.aggregate(**{name: Sum(name) for name in RunCounters.COUNTS})
+    return {name: sums[name] or 0 for name in RunCounters.COUNTS}
 
 
 def tab_rows(run: BillRun, tab: str) -> QuerySet:
@@ -174,7 +178,9 @@ def tab_rows(run: BillRun, tab: str) -> QuerySet:
                 "account__number",
                 "account__name",
             )
-            .order_by("id")
+            # By number, as an operator looks them up (numbers follow no order of creation
+            # across chunks); an unnumbered document last.
+            .order_by(F("number").asc(nulls_last=True), "id")
         )
     if tab == "failed":
         return (
@@ -193,11 +199,6 @@ def tab_rows(run: BillRun, tab: str) -> QuerySet:
             .order_by("account_id", "id")
         )
     return BillRunEvent.objects.filter(bill_run=run).select_related("actor").order_by("-at", "-id")
-
-
-def account_by_number(number: str) -> Account | None:
-    """The billable account the new run form's number names (its live scope count)."""
-    return Account.objects.billable().filter(number=number).only("number", "name").first()
 
 
 def home_page() -> dict:

@@ -120,20 +120,21 @@ def _initial_terms(request) -> dict:
 @permission_required("billruns.add_billrun", raise_exception=True)
 def scope_count_view(request):
     """How many accounts the scope typed so far selects (htmx fragment of the new run form)."""
-    data = request.GET
-    single = data.get("scope") == BillRunForm.SCOPE_ACCOUNT
+    form = BillRunForm(request.GET)
+    form.is_valid()  # only the scope fields are read, each as far as it parses
+    single = request.GET.get("scope") == BillRunForm.SCOPE_ACCOUNT
     context = {"single": single}
     if single:
-        number = data.get("account", "").strip().upper()
-        account = selectors.account_by_number(number) if number else None
-        context.update(number=number, account=account, count=1 if account else 0)
+        # The form's own reading of what was typed (a number, or a unique name) and its refusal.
+        account = form.cleaned_data.get("account")
+        typed = request.GET.get("account", "").strip()
+        problem = " ".join(form.errors.get("account", [])) if typed else ""
+        context.update(account=account, problem=problem, count=1 if account else 0)
     else:
-        form = BillRunForm(data)
-        form.is_valid()  # only the scope fields are read, each as far as it parses
         batches = form.cleaned_data.get("batches") or []
         day = form.cleaned_data.get("bill_cycle_day")
-        terms = RunTerms(batches=batches, bill_cycle_day=day)
-        context["count"] = selectors.accounts_in_scope(terms).count()
+        scope = RunTerms(batches=batches, bill_cycle_day=day)
+        context["count"] = selectors.accounts_in_scope(scope).count()
     return render(request, "billruns/includes/scope_count.html", context)
 
 
@@ -152,22 +153,22 @@ def human_duration(span: dt.timedelta) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def _progress(run: BillRun, now: dt.datetime) -> dict:
+def _progress(run: BillRun, now: dt.datetime, *, counts, documents: dict[str, int]) -> dict:
     """Chunks done, accounts billed so far and a naive ETA from the pace of the done chunks;
     documents posted, or chunks rolled back, while a posting or a cancel goes on."""
     done = run.chunks_done
     total = run.chunks_total
     if run.status == BillRun.Status.POST_IN_PROGRESS:
-        counts = selectors.document_counts(run)
-        counts.pop(BillingDocument.Status.CANCELED, None)  # a stopped cancel's: never posted
-        done, total = counts.get(BillingDocument.Status.POSTED, 0), sum(counts.values())
+        # A stopped cancel's canceled documents are never posted.
+        documents = {s: n for s, n in documents.items() if s != BillingDocument.Status.CANCELED}
+        done, total = documents.get(BillingDocument.Status.POSTED, 0), sum(documents.values())
     elif run.status == BillRun.Status.CANCEL_IN_PROGRESS:
         done = selectors.chunks_rolled_back(run)
     percent = int(done * 100 / total) if total else 0
     accounts = 0
     eta = None
     if run.status == BillRun.Status.PROCESSING:
-        accounts = selectors.accounts_billed_so_far(run)
+        accounts = counts["number_of_accounts"]
         if run.executed_at and done and done < total:
             elapsed = now - run.executed_at
             eta = human_duration(elapsed / done * (total - done))
@@ -186,34 +187,60 @@ def _progress(run: BillRun, now: dt.datetime) -> dict:
     }
 
 
+# The buttons of the run's page, each with its confirmation.
+BUTTONS = (Action.POST, Action.RETRY, Action.TERMINATE, Action.CANCEL, Action.DELETE)
+
+
+def _run_state(run: BillRun, user, now: dt.datetime) -> dict:
+    """What the run's header and counts show, on the page and in each progress fragment.
+
+    While the run changes by itself its buttons change with it (Pending offers Cancel,
+    Processing Terminate): the page then holds the confirmation of every button the user may
+    press, and the header is sent again whenever `header_key` (status, alert, buttons) moves."""
+    document_counts = selectors.document_counts(run)
+    documents_total = sum(document_counts.values())
+    posted = document_counts.get(BillingDocument.Status.POSTED, 0)
+    actions = services.available_actions(run, user=user, documents=document_counts)
+    live = run.status in LIVE_STATUSES
+    shown = [action for action, on in actions.items() if on]
+    state = {
+        "run": run,
+        "actions": actions,
+        "live": live,
+        "modals": (
+            {a.value: user.has_perm(TRANSITIONS[a].permission) for a in BUTTONS}
+            if live
+            else actions
+        ),
+        "header_key": f"{run.status}.{run.number_of_failures}.{'.'.join(shown)}",
+        "counts": selectors.run_counts(run),
+        "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
+        "documents_total": documents_total,
+        "duration": (
+            human_duration(dt.timedelta(milliseconds=run.total_time_ms))
+            if run.total_time_ms is not None
+            else None
+        ),
+    }
+    if live:
+        state["progress"] = _progress(run, now, counts=state["counts"], documents=document_counts)
+    return state
+
+
 @require_GET
 @permission_required("billruns.view_billrun", raise_exception=True)
 def detail_view(request, pk):
     run = get_object_or_404(selectors.bill_run_detail(), pk=pk)
     tabs = TABS | REVIEW_TAB if run.status in review.REVIEW_STATUSES else TABS
     tab = request.GET.get("tab") if request.GET.get("tab") in tabs else "invoices"
-    document_counts = selectors.document_counts(run)
-    documents_total = sum(document_counts.values())
-    posted = document_counts.get(BillingDocument.Status.POSTED, 0)
     context = {
-        "run": run,
+        **_run_state(run, request.user, timezone.now()),
         "tab": tab,
         "tabs": tabs,
-        "actions": services.available_actions(run, user=request.user, documents=document_counts),
-        "live": run.status in LIVE_STATUSES,
-        "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
-        "documents_total": documents_total,
         "amounts": selectors.amount_rows(run.amounts_by_currency),
-        "duration": (
-            human_duration(dt.timedelta(milliseconds=run.total_time_ms))
-            if run.total_time_ms is not None
-            else None
-        ),
         "retries": selectors.recent_retries(run),
         "stopped": selectors.stopped_transition(run),
     }
-    if context["live"]:
-        context["progress"] = _progress(run, timezone.now())
     if tab == "review":
         page = review.review_page(run, page=request.GET.get("page"), sort=request.GET.get("o"))
         context["review"] = page
@@ -230,8 +257,9 @@ def detail_view(request, pk):
 @require_GET
 @permission_required("billruns.view_billrun", raise_exception=True)
 def progress_view(request, pk):
-    """The progress fragment the detail page polls; once the run settles, reload the page so
-    its counts and tabs show the result."""
+    """The fragment the detail page polls: the progress bar, the counts and, when its status
+    or buttons changed since the page showed them (`shown`), the header. Once the run
+    settles, reload the page so its amounts and tabs show the result."""
     run = selectors.run_or_none(pk)
     if run is None or run.status not in LIVE_STATUSES:
         response = HttpResponse(status=204)
@@ -240,11 +268,9 @@ def progress_view(request, pk):
         else:
             response["HX-Refresh"] = "true"
         return response
-    return render(
-        request,
-        "billruns/includes/progress.html",
-        {"run": run, "progress": _progress(run, timezone.now())},
-    )
+    state = _run_state(run, request.user, timezone.now())
+    state["header_changed"] = request.GET.get("shown") != state["header_key"]
+    return render(request, "billruns/includes/live.html", state)
 
 
 def _transition_view(

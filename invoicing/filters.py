@@ -9,6 +9,18 @@ from core.filtering import DATE_INPUT, FilterSet, StableOrderingFilter
 from invoicing.models import BillingDocument
 
 
+class DocumentOrderingFilter(StableOrderingFilter):
+    """Amounts of different currencies are never compared: sorting by amount sorts by currency
+    first, then by amount within each currency, both in the chosen direction so that one
+    direction is the other reversed (docs/decisions.md)."""
+
+    def get_ordering_value(self, param: str) -> list:
+        ordering = super().get_ordering_value(param)
+        if self.param_map[param.lstrip("-")] == "amount":
+            return [f"{'-' if param.startswith('-') else ''}currency", *ordering]
+        return ordering
+
+
 class DocumentFilter(FilterSet):
     kind = django_filters.ChoiceFilter(choices=BillingDocument.Kind.choices, empty_label="Any")
     status = django_filters.ChoiceFilter(choices=BillingDocument.Status.choices, empty_label="Any")
@@ -33,7 +45,7 @@ class DocumentFilter(FilterSet):
         label="Account",
         widget=forms.TextInput(attrs={"placeholder": "Number or name"}),
     )
-    o = StableOrderingFilter(
+    o = DocumentOrderingFilter(
         fields=["number", "document_date", "amount", "due_date"],
         # Hidden: the column headers choose the sort, and filtering keeps it.
         widget=forms.HiddenInput,

@@ -54,6 +54,15 @@ def document_lines(*, document_ids):
     )
 
 
+def document_page_lines(*, document: BillingDocument):
+    """A document's lines for its page, each with its charge's and subscription's numbers."""
+    return (
+        document_lines(document_ids=[document.pk])
+        .select_related("charge", "subscription")
+        .only(*LINE_FIELDS, "credits__document__number", "charge__number", "subscription__number")
+    )
+
+
 @dataclass(frozen=True)
 class CurrencyTotals:
     """One currency's line of a list's totals. Amounts of different currencies are never

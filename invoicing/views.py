@@ -36,7 +36,7 @@ def list_view(request):
 @permission_required("invoicing.view_billingdocument", raise_exception=True)
 def detail_view(request, pk):
     document = get_object_or_404(selectors.document_detail(), pk=pk)
-    lines = selectors.document_lines(document_ids=[document.pk])
+    lines = selectors.document_page_lines(document=document)
     return render(
         request,
         "invoicing/document_detail.html",

@@ -17,6 +17,7 @@ from typing import TextIO
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from accounts.imports.reading import (
+    ACCOUNTS_LINKED,
     MISSING,
     Column,
     ImportFileError,
@@ -367,5 +368,8 @@ def _write_accounts(plans: list[_AccountPlan], result: ImportResult, using: str)
         accounts=accounts, subscriptions=subscriptions, charges=charges, using=using
     )
     result.created["accounts"] += len(accounts)
+    room = ACCOUNTS_LINKED - len(result.account_numbers)
+    result.account_numbers += [account.number for account in accounts[:room]]
+    result.more_accounts = result.more_accounts or len(accounts) > room
     result.created["subscriptions"] += len(subscriptions)
     result.created["charges"] += len(charges)

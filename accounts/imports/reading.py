@@ -16,6 +16,7 @@ from typing import TextIO
 
 from django.db import IntegrityError
 
+ACCOUNTS_LINKED = 10
 MAX_ERRORS_KEPT = 1_000  # errors listed in a result; beyond it they are only counted
 MISSING = "missing value"
 
@@ -50,6 +51,11 @@ class ImportResult:
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
     created: dict[str, int] = field(default_factory=dict)  # e.g. {"accounts": 3, …}
+    # What the import page links to: the accounts created (accounts) or given usage (usage),
+    # the first ACCOUNTS_LINKED of them; `more_accounts` when there were others.
+    account_numbers: list[str] = field(default_factory=list)
+    more_accounts: bool = False
+    source: str = ""  # usage: what each record's `source` starts with ("file.csv:")
 
     @property
     def written(self) -> bool:

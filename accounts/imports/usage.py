@@ -24,6 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from accounts.imports.reading import (
+    ACCOUNTS_LINKED,
     MISSING,
     Column,
     ImportFileError,
@@ -33,7 +34,7 @@ from accounts.imports.reading import (
     refusals_as_file_errors,
 )
 from accounts.imports.values import DECIMAL_PLACES, parse_date, parse_decimal
-from accounts.models import UsageImport, UsageRecord
+from accounts.models import Account, UsageImport, UsageRecord
 from accounts.usage import PENDING, UsageReferences
 from core.bulk import BulkWriter
 from core.iterables import batched
@@ -94,6 +95,7 @@ def import_usage(
     seen: dict[int, int] = {}
     content = hashlib.sha256()
     sources: list[str] = []  # the source of the first and the last record written
+    linked: dict[int, None] = {}  # ids of the first accounts given usage, in file order
 
     with ExitStack() as writing, refusals_as_file_errors():
         writing.enter_context(transaction.atomic(using=using))
@@ -118,6 +120,7 @@ def import_usage(
                 if not sources:
                     sources.append(valid[0][SOURCE_INDEX])
                 sources[1:] = [valid[-1][SOURCE_INDEX]]
+                result.more_accounts |= _link_accounts(linked, valid)
             if on_progress:
                 on_progress(result.rows_read)
             # Let go of this batch's rows now: batched() holds its list until it has read the
@@ -136,6 +139,10 @@ def import_usage(
                 using=using,
             )
     result.created = {"usage records": result.rows_written}
+    result.source = source
+    numbers = Account.objects.using(using).filter(pk__in=linked).order_by("number")
+    if linked and result.rows_written:
+        result.account_numbers = list(numbers.values_list("number", flat=True))
     return result
 
 
@@ -266,6 +273,17 @@ def _check_usage_batch(
             account_id, charge.id, quantity, usage_date, PENDING, None, f"{source}{row}", created_at
         ))  # fmt: skip
     return valid
+
+
+def _link_accounts(linked: dict[int, None], written: list[tuple]) -> bool:
+    """Keep the ids of the first ACCOUNTS_LINKED accounts given usage; True when `written`
+    gives usage to another account beyond them."""
+    for row in written:
+        if row[0] not in linked:
+            if len(linked) >= ACCOUNTS_LINKED:
+                return True
+            linked[row[0]] = None
+    return False
 
 
 def _source_name(file_name: str) -> str:

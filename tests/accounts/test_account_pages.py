@@ -418,3 +418,14 @@ def test_autocomplete_offers_nothing_for_an_empty_query(logged_in, three_account
         response = logged_in.get(AUTOCOMPLETE_URL, params)
         assert response.status_code == 200
         assert option_values(response) == []
+
+
+def test_only_a_user_who_may_change_the_account_is_offered_to_edit_it_in_the_admin(
+    client, operator, viewer
+):
+    account = AccountFactory()
+    edit = reverse("admin:accounts_account_change", args=[account.pk])
+    client.force_login(viewer)  # staff, read-only
+    assert edit not in client.get(account.get_absolute_url()).content.decode()
+    client.force_login(operator)
+    assert edit in client.get(account.get_absolute_url()).content.decode()

@@ -67,3 +67,25 @@ def test_a_user_without_the_view_permission_is_refused(db, django_user_model):
     response = token_client(nobody).get("/api/v1/invoices")
     assert response.status_code == 403
     assert response.json()["reasons"][0]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/v1/invoices/INV99999999/pdf", 404, "not_found"),
+        ("/api/v1/credit-memos/1/pdf", 404, "not_found"),
+    ],
+)
+def test_a_refused_pdf_asked_as_pdf_is_the_json_error_shape(operator_api, run, path, status, code):
+    response = operator_api.get(path, HTTP_ACCEPT="application/pdf")
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["success"] is False
+    assert response.json()["reasons"][0]["code"] == code
+
+
+def test_a_pdf_asked_without_a_token_is_refused_in_json(client, run):
+    response = client.get("/api/v1/invoices/1/pdf", HTTP_ACCEPT="application/pdf")
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["success"] is False

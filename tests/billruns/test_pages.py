@@ -260,7 +260,8 @@ def test_the_scope_summary_counts_the_active_accounts_selected(logged_in):
     assert said({"scope": "batches", "batches": ["Batch9"]}).startswith("0 accounts")
     first = Account.objects.order_by("id").first()
     assert f"Bills {first.number}" in said({"scope": "account", "account": first.number})
-    assert "No active account has the number A9" in said({"scope": "account", "account": "a9"})
+    # The form's own sentence, said as the number is typed.
+    assert "No account has the number A9." in said({"scope": "account", "account": "a9"})
 
 
 def test_a_viewer_cannot_open_or_post_the_new_run_form(client, viewer):

@@ -146,7 +146,7 @@ def test_the_newest_document_comes_first_and_each_column_sorts_both_ways(
 ):
     assert listed(logged_in.get(LIST)) == ["INV00000002", "INV00000001", "CM00000001"]
     by_amount = listed(logged_in.get(LIST, {"o": "amount"}))
-    assert by_amount == ["CM00000001", "INV00000001", "INV00000002"]
+    assert by_amount == ["INV00000002", "CM00000001", "INV00000001"]  # EUR, then USD
     assert listed(logged_in.get(LIST, {"o": "-amount"})) == by_amount[::-1]
     by_number = listed(logged_in.get(LIST, {"o": "number"}))
     assert by_number == ["CM00000001", "INV00000001", "INV00000002"]
@@ -359,3 +359,33 @@ def test_posting_needs_a_post_request(logged_in):
     draft = invoice("INV00000001")
     assert logged_in.get(reverse("invoicing:post", args=[draft.pk])).status_code == 405
     assert status_of(draft) == BillingDocument.Status.DRAFT
+
+
+def test_sorting_by_amount_never_mixes_currencies(logged_in):
+    """¥5,000 is not more than $20.00: amounts sort within their currency."""
+    for number, amount, currency in (
+        ("INV00000001", "5000", "JPY"),
+        ("INV00000002", "20.00", "USD"),
+        ("INV00000003", "300", "JPY"),
+        ("INV00000004", "7.00", "USD"),
+        ("INV00000005", "9.00", "EUR"),
+    ):
+        invoice(number, amount, account=AccountFactory(currency=currency))
+    assert listed(logged_in.get(LIST, {"o": "amount"})) == [
+        "INV00000005",  # EUR 9.00
+        "INV00000003",  # JPY 300
+        "INV00000001",  # JPY 5,000
+        "INV00000004",  # USD 7.00
+        "INV00000002",  # USD 20.00
+    ]
+    usd = listed(logged_in.get(LIST, {"o": "-amount", "currency": "usd"}))
+    assert usd == ["INV00000002", "INV00000004"]
+
+
+def test_each_line_names_its_charge_and_subscription(logged_in):
+    line = DocumentLineFactory(document__number="INV00000001")
+    html = logged_in.get(reverse("invoicing:detail", args=[line.document_id])).content.decode()
+    charge = re.search(r'data-testid="line-charge">([^<]*)<', html).group(1)
+    subscription = re.search(r'data-testid="line-subscription">([^<]*)<', html).group(1)
+    assert (charge, subscription) == (line.charge.number, line.subscription.number)
+    assert charge.startswith("C") and subscription.startswith("S")
