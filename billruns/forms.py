@@ -26,6 +26,12 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
+def within_window(value: dt.date) -> None:
+    """A form's side of terms.date_window: the field says which dates it takes."""
+    if refusal := terms.date_refusal(value, today=timezone.localdate()):
+        raise forms.ValidationError(refusal, code="out_of_range")
+
+
 class BillRunTermsForm(forms.Form):
     """What a run bills and does afterwards: shared by the new run form and the schedule form."""
 
@@ -110,9 +116,12 @@ class BillRunTermsForm(forms.Form):
 
 
 class BillRunForm(BillRunTermsForm):
-    invoice_date = forms.DateField(widget=DATE_INPUT, label="Invoice date")
+    invoice_date = forms.DateField(
+        widget=DATE_INPUT, label="Invoice date", validators=[within_window]
+    )
     target_date = forms.DateField(
         widget=DATE_INPUT,
+        validators=[within_window],
         label="Target date",
         help_text="Charges are billed up to this date.",
         error_messages={"required": terms.NO_TARGET_DATE},

@@ -1,5 +1,6 @@
-"""A NUL character, which PostgreSQL cannot store or even compare ("text fields cannot contain
-NUL"), gets a clear refusal from every page and import, never a 500."""
+"""Input PostgreSQL refuses gets a clear refusal, never a 500 or a traceback: a NUL character
+(which it cannot store or even compare: "text fields cannot contain NUL") on every page and
+import, and texts longer than their columns from the commands."""
 
 import html
 import io
@@ -105,3 +106,21 @@ def test_a_nul_in_a_usage_file_is_one_line_from_the_command(tmp_path):
     path.write_text("account_number,charge_number,quantity,usage_date\nA\x00,C1,1,2026-01-01\n")
     with pytest.raises(CommandError, match=r"^usage.csv: The file holds a NUL character \(row 2"):
         call_command("import_usage", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "command, option, what",
+    [
+        ("create_bill_run", "--name", "The name"),
+        ("create_bill_run", "--idempotency-key", "The idempotency key"),
+        ("preview_bill_run", "--name", "The name"),
+    ],
+)
+def test_a_text_option_longer_than_its_column_is_one_line_and_exit_1(command, option, what):
+    ChargeFactory()
+    with pytest.raises(CommandError) as error:
+        call_command(
+            command, "--all", "--target-date", "2026-12-01", option, "x" * 256, stdout=io.StringIO()
+        )
+    assert str(error.value) == f"{what} is longer than 255 characters."
+    assert not BillRun.objects.exists()
