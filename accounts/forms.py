@@ -11,7 +11,7 @@ from django import forms
 from accounts import imports
 from accounts.models import PRICE, Charge
 from core.filtering import DATE_INPUT
-from core.tiers import InvalidTiers, parse_tiers
+from core.tiers import InvalidTiers, load_tiers, parse_tiers
 
 KIND_LABELS = {
     imports.ACCOUNTS: "Accounts, with their subscriptions and charges",
@@ -87,11 +87,9 @@ class TiersField(forms.CharField):
         if not text:
             return []
         try:
-            return json.loads(text, parse_float=str)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                f"Not valid JSON ({error.msg} at character {error.pos + 1})."
-            ) from None
+            return load_tiers(text)
+        except InvalidTiers as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class CancelSubscriptionForm(forms.Form):

@@ -85,7 +85,9 @@ def detail_view(request, pk):
 #
 # Each page is a small form: GET shows it, POST calls one lifecycle service. A POST from the
 # form's "Show what the next run does" button (`preview`) only checks the fields and shows what
-# the next bill run will credit back; it writes nothing.
+# the next bill run will credit back; it writes nothing. The account is matched as `account__pk`,
+# not `account_id`: only the former knows an id beyond the column's range matches nothing (a
+# 404, not an OverflowError).
 
 PREVIEW = "preview"
 
@@ -133,7 +135,7 @@ def _amendment_page(
 @require_http_methods(["GET", "POST"])
 @permission_required("accounts.change_subscription", raise_exception=True)
 def cancel_subscription_view(request, pk, subscription_pk):
-    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account_id=pk)
+    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account__pk=pk)
     form = CancelSubscriptionForm(_data(request))
     return _amendment_page(
         request,
@@ -159,7 +161,7 @@ def cancel_subscription_view(request, pk, subscription_pk):
 @require_http_methods(["GET", "POST"])
 @permission_required("accounts.change_charge", raise_exception=True)
 def change_charge_view(request, pk, charge_pk):
-    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account_id=pk)
+    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account__pk=pk)
     form = ChangeChargeForm(_data(request), charge=charge)
 
     def done(carrier: Charge) -> str:
@@ -195,7 +197,7 @@ def change_charge_view(request, pk, charge_pk):
 @require_http_methods(["GET", "POST"])
 @permission_required("accounts.change_charge", raise_exception=True)
 def remove_charge_view(request, pk, charge_pk):
-    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account_id=pk)
+    charge = get_object_or_404(selectors.charges(), pk=charge_pk, account__pk=pk)
     form = RemoveChargeForm(_data(request))
     return _amendment_page(
         request,
@@ -223,7 +225,7 @@ def remove_charge_view(request, pk, charge_pk):
 @require_http_methods(["GET", "POST"])
 @permission_required("accounts.add_charge", raise_exception=True)
 def add_charge_view(request, pk, subscription_pk):
-    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account_id=pk)
+    subscription = get_object_or_404(selectors.subscriptions(), pk=subscription_pk, account__pk=pk)
     form = AddChargeForm(
         _data(request),
         instance=Charge(subscription=subscription, account=subscription.account),

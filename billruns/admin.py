@@ -7,7 +7,9 @@ saved and deleted through the same services as their pages, which keep their dja
 Schedules in step.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billruns.models import (
@@ -282,8 +284,18 @@ class BillRunEventAdmin(ViewOnlyAdmin):
         return super().get_queryset(request).select_related("bill_run", "actor")
 
 
+class BillRunScheduleForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        dates = {field: cleaned.get(field) for field in ("starts_on", "ends_on")}
+        for field, error in schedules.date_errors(**dates, today=timezone.localdate()).items():
+            self.add_error(field, error)
+        return cleaned
+
+
 @admin.register(BillRunSchedule)
 class BillRunScheduleAdmin(admin.ModelAdmin):
+    form = BillRunScheduleForm
     list_display = (
         "name",
         "enabled",

@@ -51,6 +51,12 @@ def several_accounts_named(typed: str, matches: list[Account]) -> str:
     )
 
 
+def within_window(value: dt.date) -> None:
+    """A form's side of terms.date_window: the field says which dates it takes."""
+    if refusal := terms.date_refusal(value, today=timezone.localdate()):
+        raise forms.ValidationError(refusal, code="out_of_range")
+
+
 class BillRunTermsForm(forms.Form):
     """What a run bills and does afterwards: shared by the new run form and the schedule form."""
 
@@ -138,9 +144,12 @@ class BillRunTermsForm(forms.Form):
 
 
 class BillRunForm(BillRunTermsForm):
-    invoice_date = forms.DateField(widget=DATE_INPUT, label="Invoice date")
+    invoice_date = forms.DateField(
+        widget=DATE_INPUT, label="Invoice date", validators=[within_window]
+    )
     target_date = forms.DateField(
         widget=DATE_INPUT,
+        validators=[within_window],
         label="Target date",
         help_text="Charges are billed up to this date.",
         error_messages={"required": terms.NO_TARGET_DATE},

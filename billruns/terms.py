@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import BATCHES, Account, Charge
 from billruns.errors import BillRunError
@@ -24,6 +25,10 @@ ALL_CHARGE_TYPES = tuple(choice.value for choice in Charge.ChargeType)
 CHARGE_TYPE_LABELS = dict(Charge.ChargeType.choices)
 # Zuora asks for confirmation beyond a year and refuses beyond ten.
 MAX_YEARS_AHEAD = 10
+# No billing date lies before 2000 (see date_window).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+# What a run's name and idempotency key hold at most (their columns).
+MAX_TEXT_LENGTH = 255
 
 NO_TARGET_DATE = "A target date is required: charges are billed up to it."
 NO_INVOICE_DATE = "An invoice date is required."
@@ -41,6 +46,21 @@ def inactive_account(account: Account) -> str:
         f"Account {account.number} is {account.get_status_display()}: only Active accounts "
         "are billed."
     )
+
+
+def date_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last date a run's invoice and target dates, a schedule's start and end,
+    and the API's dates may be: 2000-01-01 to ten years from today (the 28th at most, so the
+    bound exists in every year)."""
+    return EARLIEST_DATE, today.replace(year=today.year + MAX_YEARS_AHEAD, day=min(today.day, 28))
+
+
+def date_refusal(value: dt.date, *, today: dt.date) -> str | None:
+    """Why `value` is outside date_window ("Use a date from … to …."), or None."""
+    earliest, latest = date_window(today)
+    if earliest <= value <= latest:
+        return None
+    return f"Use a date from {earliest} to {latest}."
 
 
 class TargetType(models.TextChoices):
@@ -100,16 +120,21 @@ class RunTerms:
             return f"{batches} · bill cycle days {day}–{last_day}"
         return f"{batches} · bill cycle day {day}"
 
-    def validate(self) -> None:
-        """Raise InvalidTerms with the first thing wrong, as one sentence."""
+    def validate(self, *, today: dt.date | None = None) -> None:
+        """Raise InvalidTerms with the first thing wrong, as one sentence. `today` (default:
+        the server's) places the window of dates a run may have (date_window)."""
         if self.target_date is None:
             raise InvalidTerms(NO_TARGET_DATE)
         if self.invoice_date is None:
             raise InvalidTerms(NO_INVOICE_DATE)
+        today = today or timezone.localdate()
+        _check_date(self.invoice_date, "invoice date", today)
         if self.target_date.year > self.invoice_date.year + MAX_YEARS_AHEAD:
             raise InvalidTerms(
                 f"The target date {self.target_date} is more than {MAX_YEARS_AHEAD} years ahead."
             )
+        _check_date(self.target_date, "target date", today)
+        check_text(self.name, what="The name")
         check_charge_types(self.charge_types)
         if self.single:
             if self.account is None:
@@ -137,6 +162,19 @@ class RunTerms:
         fields["batches"] = list(self.batches)
         fields["charge_types"] = [t for t in ALL_CHARGE_TYPES if t in self.charge_types]
         return fields
+
+
+def _check_date(value: dt.date, what: str, today: dt.date) -> None:
+    if refusal := date_refusal(value, today=today):
+        raise InvalidTerms(f"The {what} {value} is outside the dates a run may have. {refusal}")
+
+
+def check_text(value: str, *, what: str) -> None:
+    """A run's name or idempotency key fits its column, and PostgreSQL can store it."""
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidTerms(f"{what} is longer than {MAX_TEXT_LENGTH} characters.")
+    if "\x00" in value:
+        raise InvalidTerms(f"{what} holds a NUL character.")
 
 
 def check_batches(batches) -> None:

@@ -16,6 +16,13 @@ class InvalidTiers(ValueError):
     """The tiers cannot be rated; the message tells an operator what to fix."""
 
 
+# What a tier's number may hold: the integer digits of a charge's price and quantity columns.
+INTEGER_DIGITS = 14
+LARGEST = Decimal(10) ** INTEGER_DIGITS
+# A price plan of a hundred tiers takes about 6,000 characters.
+MAX_TEXT_LENGTH = 20_000
+
+
 @dataclass(frozen=True)
 class Tier:
     up_to: Decimal | None  # inclusive upper bound of units; None for the open last tier
@@ -27,16 +34,21 @@ def _decimal(value: object, *, where: str) -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
         raise InvalidTiers(f'{where} must be written as a string such as "0.10", not {value!r}.')
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
+        result = Decimal(value)
+    elif isinstance(value, str):
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
             raise InvalidTiers(f"{where} is not a number: {value!r}.") from None
         if not result.is_finite():
             raise InvalidTiers(f"{where} is not a finite number: {value!r}.")
-        return result
-    raise InvalidTiers(f"{where} is missing or not a number: {value!r}.")
+    else:
+        raise InvalidTiers(f"{where} is missing or not a number: {value!r}.")
+    if abs(result) >= LARGEST:
+        raise InvalidTiers(
+            f"{where} is too large: at most {INTEGER_DIGITS} digits before the decimal point."
+        )
+    return result
 
 
 def parse_tiers(raw: object) -> tuple[Tier, ...]:
@@ -74,12 +86,31 @@ def parse_tiers(raw: object) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
+def load_tiers(text: str) -> object:
+    """Tiers typed or imported as JSON text, not yet validated (`parse_tiers` does): numbers
+    with a fraction stay strings ("0.10"), never floats. Raises InvalidTiers, with the reason, for
+    text that JSON cannot read, also text nested or numbers long enough to exhaust the reader."""
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidTiers(f"Tiers are too long: at most {MAX_TEXT_LENGTH:,} characters.")
+    try:
+        return json.loads(text, parse_float=str)
+    except json.JSONDecodeError as error:
+        raise InvalidTiers(f"Not valid JSON ({error.msg} at character {error.pos + 1}).") from None
+    except RecursionError:
+        raise InvalidTiers("Not valid tiers: the JSON is nested too deeply.") from None
+    except ValueError:  # an integer of thousands of digits (Python's int conversion limit)
+        raise InvalidTiers(
+            f"Not valid tiers: a number has more than {INTEGER_DIGITS} digits before the "
+            "decimal point."
+        ) from None
+
+
 @lru_cache(maxsize=4096)
 def parse_stored_tiers(text: str) -> tuple[Tier, ...]:
     """`parse_tiers` of tiers as stored (JSON text), remembered: a run rates the same few
     price plans for thousands of charges. Invalid tiers raise every time (nothing is kept)."""
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidTiers("Tiers are not valid JSON.") from None
     return parse_tiers(raw)

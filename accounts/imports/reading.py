@@ -6,6 +6,8 @@ Rules shared by both kinds:
 - Header names are matched without surrounding spaces and case. A missing required column, an
   unknown or a repeated column makes the whole file unreadable (ImportFileError, one line).
 - Each error names its row, its column ("" for the row as a whole) and the reason.
+- A NUL character anywhere makes the whole file unreadable, like a byte that is not UTF-8: it is
+  not CSV text (a UTF-16 file, a binary file), and PostgreSQL could store none of it.
 """
 
 import csv
@@ -102,6 +104,7 @@ def read_csv(stream: TextIO, kind: str, columns: Sequence[Column]) -> tuple[dict
         ) from None
     except (csv.Error, UnicodeDecodeError) as error:
         raise _unreadable(error, row=1) from None
+    _refuse_nul(header, [], row=1)  # the header row
     names = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
     while names and not names[-1]:
         names.pop()  # trailing empty cells, as some spreadsheets export them
@@ -124,21 +127,36 @@ def read_csv(stream: TextIO, kind: str, columns: Sequence[Column]) -> tuple[dict
             f"The header lacks the required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)}."
         )
-    return positions, _rows(reader, width=len(names))
+    return positions, _rows(reader, names)
 
 
-def _rows(reader, *, width: int) -> Rows:
+def _rows(reader, names: list[str]) -> Rows:
+    width = len(names)
     row = 1
     try:
         for values in reader:
             row += 1
-            if not "".join(values).strip():
+            joined = "".join(values)
+            if not joined.strip():
                 continue
+            if "\x00" in joined:
+                _refuse_nul(values, names, row=row)
             if len(values) < width:
                 values += [""] * (width - len(values))
             yield row, values
     except (csv.Error, UnicodeDecodeError) as error:
         raise _unreadable(error, row=row + 1) from None
+
+
+def _refuse_nul(values: list[str], names: list[str], *, row: int) -> None:
+    for position, value in enumerate(values):
+        if "\x00" in value:
+            column = names[position] if position < len(names) and names[position] else None
+            where = f"row {row}, column {column}" if column else f"row {row}"
+            raise ImportFileError(
+                f"The file holds a NUL character ({where}), so it is not CSV text: "
+                "save it as CSV UTF-8."
+            )
 
 
 def _unreadable(error: Exception, *, row: int) -> ImportFileError:

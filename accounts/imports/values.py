@@ -7,7 +7,6 @@ subscription and charge, with the reasons for each column that is wrong.
 """
 
 import datetime as dt
-import json
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -17,6 +16,7 @@ from django.db import models
 
 from accounts.imports.reading import MISSING
 from accounts.models import BATCHES, PRICE, Account, Charge, Subscription
+from core.tiers import InvalidTiers, load_tiers
 
 INTEGER_DIGITS = PRICE["max_digits"] - PRICE["decimal_places"]
 DECIMAL_PLACES = PRICE["decimal_places"]
@@ -199,9 +199,9 @@ def clean_charge(get) -> tuple[dict, list[tuple[str, str]]]:
     if get("tiers"):
         try:
             # Numbers stay strings ("0.10"), never floats: money is never a float.
-            values["tiers"] = json.loads(get("tiers"), parse_float=str)
-        except json.JSONDecodeError as error:
-            errors.append(("tiers", f"not valid JSON ({error.msg} at character {error.pos + 1})"))
+            values["tiers"] = load_tiers(get("tiers"))
+        except InvalidTiers as error:
+            errors.append(("tiers", _lower_first(str(error).rstrip("."))))
 
     # The model's check constraints, said in its own words, on the column to fix.
     if charge_type in (Type.RECURRING, Type.USAGE) and not values["billing_period"]:
@@ -222,6 +222,11 @@ def clean_charge(get) -> tuple[dict, list[tuple[str, str]]]:
         exclude.append("tiers")  # which rule applies to the tiers depends on the model
     _full_clean(instance, errors, _CHARGE_COLUMN_OF, exclude=exclude)
     return _field_values(instance, values), errors
+
+
+def _lower_first(message: str) -> str:
+    """A sentence as the import's reasons read: "not valid JSON (…)"."""
+    return message[:1].lower() + message[1:]
 
 
 def _field_values(instance, values: dict) -> dict:

@@ -35,6 +35,8 @@ def create_preview(
 ) -> BillingPreviewRun:
     """A Pending preview of a bill run with these terms (validated as a run's are: the same
     sentences), queued once it is saved; a repeat with one idempotency key returns the first."""
+    if idempotency_key:
+        run_terms.check_text(idempotency_key, what="The idempotency key")
     if idempotency_key and (earlier := _created_with(idempotency_key)):
         return earlier
     terms.validate()

@@ -39,8 +39,24 @@ def is_run_day(
     return False
 
 
+def first_run_day(*, now: dt.datetime, run_time: dt.time) -> dt.date:
+    """The first day that can still have a run at `run_time`: today until then, else tomorrow
+    (`now` in the server's time zone)."""
+    today = now.date()
+    return today if now.time() < run_time else today + dt.timedelta(days=1)
+
+
+def shifted(day: dt.date, days: int) -> dt.date | None:
+    """`day` moved by `days`, or None beyond the calendar (9999-12-31) or before its start."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def run_dates(*, start: dt.date, count: int, **rule) -> Iterator[dt.date]:
-    """The next `count` run days from `start` (included), fewer if the schedule ends first."""
+    """The next `count` run days from `start` (included), fewer if the schedule ends first
+    (or the calendar does, on 9999-12-31: a stored rule never breaks a page)."""
     day = max(start, rule["starts_on"])
     ends_on = rule.get("ends_on")
     found = 0
@@ -50,6 +66,8 @@ def run_dates(*, start: dt.date, count: int, **rule) -> Iterator[dt.date]:
         if is_run_day(day=day, **rule):
             found += 1
             yield day
+        if day == dt.date.max:
+            return
         day += dt.timedelta(days=1)
 
 
@@ -93,9 +111,14 @@ def preview(
     bill_cycle_day: str,
     **rule,
 ) -> list[dict]:
-    """The next run days with the invoice date, target date and bill cycle days of each run."""
+    """The next run days with the invoice date, target date and bill cycle days of each run;
+    it stops at a run whose dates would lie beyond the calendar."""
     rows = []
     for day in run_dates(start=start, count=count, **rule):
+        invoice_date = shifted(day, invoice_date_offset_days)
+        target_date = shifted(day, target_date_offset_days)
+        if invoice_date is None or target_date is None:
+            break
         first, last = bill_cycle_day_range(bill_cycle_day, day)
         if first is None:
             days = "all"
@@ -106,8 +129,8 @@ def preview(
         rows.append(
             {
                 "run_date": day,
-                "invoice_date": day + dt.timedelta(days=invoice_date_offset_days),
-                "target_date": day + dt.timedelta(days=target_date_offset_days),
+                "invoice_date": invoice_date,
+                "target_date": target_date,
                 "bill_cycle_days": days,
             }
         )

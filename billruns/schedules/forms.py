@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from billruns.forms import BillRunTermsForm
+from billruns.forms import BillRunTermsForm, within_window
 from billruns.models import ALL_CHARGE_TYPES, BillRunSchedule
 from core.filtering import DATE_INPUT
 
@@ -68,9 +68,14 @@ class ScheduleForm(BillRunTermsForm):
     run_time = forms.TimeField(
         widget=TimeInput(), label="Run time", help_text=f"In {settings.TIME_ZONE} time."
     )
-    starts_on = forms.DateField(widget=DATE_INPUT, label="Starts on")
+    # Zuora refuses a schedule more than ten years ahead (terms.date_window).
+    starts_on = forms.DateField(widget=DATE_INPUT, label="Starts on", validators=[within_window])
     ends_on = forms.DateField(
-        widget=DATE_INPUT, required=False, label="Ends on", help_text="Empty: never ends."
+        widget=DATE_INPUT,
+        required=False,
+        label="Ends on",
+        help_text="Empty: never ends.",
+        validators=[within_window],
     )
     invoice_date_offset_days = offset_days_field("Invoice date")
     target_date_offset_days = offset_days_field("Target date")

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from croniter import croniter
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -24,7 +25,7 @@ from django_q.models import Schedule
 from billruns import services as run_services
 from billruns.models import BillRun, BillRunSchedule
 from billruns.schedules import dates
-from billruns.terms import RunTerms, TargetType
+from billruns.terms import RunTerms, TargetType, date_refusal
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -95,9 +96,23 @@ def delete_schedule(*, schedule: BillRunSchedule, acting_user) -> None:
         schedule.delete()
 
 
+def date_errors(*, starts_on: dt.date | None, ends_on: dt.date | None, today: dt.date) -> dict:
+    """The schedule's dates outside the window a run's dates keep to (terms.date_window), by
+    field: Zuora refuses a schedule more than ten years ahead."""
+    given = {"starts_on": starts_on, "ends_on": ends_on}
+    return {
+        field: refusal
+        for field, value in given.items()
+        if value is not None and (refusal := date_refusal(value, today=today))
+    }
+
+
 def _save(schedule: BillRunSchedule, *, action: str, acting_user, now) -> None:
     """Validate and save the schedule, then bring its django-q2 Schedule in step with it."""
     schedule.full_clean()
+    today = timezone.localdate(now or timezone.now())
+    if errors := date_errors(starts_on=schedule.starts_on, ends_on=schedule.ends_on, today=today):
+        raise ValidationError(errors)
     schedule.save()
     _keep_q_schedule_in_step(schedule, now or timezone.now())
     _record(schedule, action, acting_user)
@@ -135,8 +150,9 @@ def next_run_at(schedule: BillRunSchedule, now: dt.datetime | None = None) -> dt
     """When the schedule next creates a run; None when paused or past its end."""
     if not schedule.enabled:
         return None
-    now = timezone.localtime(now or timezone.now())
-    start = now.date() if now.time() < schedule.run_time else now.date() + dt.timedelta(days=1)
+    start = dates.first_run_day(
+        now=timezone.localtime(now or timezone.now()), run_time=schedule.run_time
+    )
     for day in dates.run_dates(start=start, count=1, **schedule.rule):
         return timezone.make_aware(dt.datetime.combine(day, schedule.run_time))
     return None

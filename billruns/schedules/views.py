@@ -24,10 +24,12 @@ def list_view(request):
     return render(request, "billruns/schedule_list.html", {"page_obj": paginate(request, rows)})
 
 
-def _preview(rule: dict | None) -> list[dict]:
+def _preview(rule: dict | None, run_time) -> list[dict]:
+    """The next runs from now: today's is listed only while its run time is still ahead."""
     if rule is None:
         return []
-    return dates.preview(start=timezone.localdate(), count=PREVIEW_COUNT, **rule)
+    start = dates.first_run_day(now=timezone.localtime(), run_time=run_time)
+    return dates.preview(start=start, count=PREVIEW_COUNT, **rule)
 
 
 def _edit(request, schedule: BillRunSchedule | None):
@@ -70,7 +72,7 @@ def preview_view(request):
     """The next run dates of the rule typed so far (htmx fragment of the schedule form)."""
     form = ScheduleForm(request.GET)
     form.is_valid()  # each field as far as it parses
-    rows = _preview(form.preview_rule())
+    rows = _preview(form.preview_rule(), form.cleaned_data.get("run_time"))
     return render(request, "billruns/includes/schedule_preview.html", {"rows": rows})
 
 
@@ -90,7 +92,7 @@ def detail_view(request, pk):
         "billruns/schedule_detail.html",
         {
             "schedule": schedule,
-            "preview": _preview(rule) if schedule.enabled else [],
+            "preview": _preview(rule, schedule.run_time) if schedule.enabled else [],
             "page_obj": paginate(request, runs),
         },
     )

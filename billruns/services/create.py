@@ -25,6 +25,7 @@ def create_bill_run(
     first run. Raises BillRunError (one sentence) for terms no run can have or an empty scope.
     """
     if idempotency_key:
+        run_terms.check_text(idempotency_key, what="The idempotency key")
         existing = run_created_with(idempotency_key)
         if existing is not None:
             return existing

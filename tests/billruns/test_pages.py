@@ -228,10 +228,7 @@ def test_a_target_date_over_a_year_ahead_needs_a_confirmation(
             {"batches": ["Batch9"]},
             "No active account matches this scope: there is nothing to bill.",
         ),
-        (
-            {"target_date": "2040-01-01", "confirm_far_target_date": "on"},
-            "The target date 2040-01-01 is more than 10 years ahead.",
-        ),
+        # A target date beyond ten years is refused on its field (tests/billruns/test_bad_input).
     ],
 )
 def test_a_refusal_of_the_service_is_shown_above_the_form(logged_in, overrides, message):

@@ -107,9 +107,10 @@ def test_the_preview_lists_the_next_15_runs(logged_in):
     )
     rows = response.context["rows"]
     assert len(rows) == 15
+    # 06:30 has passed at NOW (12:00): the first run is tomorrow's.
     assert (rows[0]["run_date"], rows[0]["target_date"]) == (
+        dt.date(2026, 1, 11),
         dt.date(2026, 1, 10),
-        dt.date(2026, 1, 9),
     )
     incomplete = logged_in.get(reverse("schedules:preview"), {"frequency": "Daily"})
     assert "No run date" in incomplete.content.decode()
