@@ -9,7 +9,12 @@ from playwright.sync_api import Page, expect
 from billruns.models import BillRunSchedule
 from tests.factories import BillRunFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    # As every browser test: the flush after a transactional test empties the content types
+    # and permissions the next test in the same process needs.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_an_operator_creates_a_monthly_schedule_from_its_preview(
