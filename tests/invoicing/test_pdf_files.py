@@ -207,3 +207,20 @@ def test_deleting_a_document_deletes_its_stored_pdf(
     assert StoredPdf.objects.filter(status=StoredPdf.Status.READY).count() == 1
     BillingDocument.objects.filter(pk=long_invoice.pk).delete()
     assert not StoredPdf.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_document_deleted_while_its_pdf_is_asked_for_is_a_404(
+    client, operator, long_invoice, monkeypatch
+):
+    """Its run deleted between the page's read and the stored PDF's row: the row cannot be
+    written (request_pdf says the document does not exist), and the page says not found."""
+    client.force_login(operator)
+    real = pdf_files.rendered_by_worker
+
+    def deleted_meanwhile(line_count):
+        BillingDocument.objects.filter(pk=long_invoice.pk).delete()
+        return real(line_count)
+
+    monkeypatch.setattr(pdf_files, "rendered_by_worker", deleted_meanwhile)
+    assert client.get(pdf_url(long_invoice)).status_code == 404
