@@ -297,8 +297,9 @@ SPECTACULAR_SETTINGS = {
 # --- Content-Security-Policy (django-csp, docs/decisions.md) ------------------------------------
 # Every script, style, font and image comes from our own static files: no inline script or
 # style, no eval (htmx's allowEval is off, base.html), nothing from another site. Bootstrap's
-# form controls draw their icons from data: SVGs. The API docs page adds what Swagger UI needs
-# (api/urls.py). In every mode, so the tests see what production serves.
+# form controls draw their icons from data: SVGs. The API docs page needs no exception either
+# (templates/api/swagger_ui.html, its script a separate request). In every mode, so the tests
+# see what production serves.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -51,6 +51,15 @@ def several_accounts_named(typed: str, matches: list[Account]) -> str:
     )
 
 
+def none_active_named(typed: str, matches: list[Account]) -> str:
+    shown = ", ".join(account.number for account in matches[: account_selectors.NAMED_SHOWN])
+    more = " and more" if len(matches) > account_selectors.NAMED_SHOWN else ""
+    return (
+        f"No Active account is named “{typed.strip()}”: {shown}{more} are not Active, and only "
+        "Active accounts are billed."
+    )
+
+
 def within_window(value: dt.date) -> None:
     """A form's side of terms.date_window: the field says which dates it takes."""
     if refusal := terms.date_refusal(value, today=timezone.localdate()):
@@ -114,6 +123,9 @@ class BillRunTermsForm(forms.Form):
         if not matches:
             raise forms.ValidationError(no_account_typed(typed))
         if len(matches) > 1:
+            # accounts_typed gives the Active ones when there are any: these are all inactive.
+            if not matches[0].is_billable:
+                raise forms.ValidationError(none_active_named(typed, matches))
             raise forms.ValidationError(several_accounts_named(typed, matches))
         account = matches[0]
         if not account.is_billable:

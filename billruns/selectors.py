@@ -153,10 +153,13 @@ def recent_retries(run: BillRun) -> list[BillRun]:
 
 def run_counts(run: BillRun) -> dict[str, int]:
     """The run's counts by name (`number_of_invoices`, …). A Processing run writes its own
-    when it completes: until then, its done chunks' counts added up (one query)."""
+    when it completes: until then, its done chunks' counts added up (one query). A chunk that
+    failed for good is done too (`chunks_done` counts it): its accounts are counted, as
+    failures, as they are once the run completes (finalize.run_statistics)."""
     if run.status != BillRun.Status.PROCESSING:
         return {name: getattr(run, name) for name in RunCounters.COUNTS}
-    done = BillRunChunk.objects.filter(bill_run=run, status=BillRunChunk.Status.DONE)
+    finished = (BillRunChunk.Status.DONE, BillRunChunk.Status.FAILED)
+    done = BillRunChunk.objects.filter(bill_run=run, status__in=finished)
     sums = done.aggregate(**{name: Sum(name) for name in RunCounters.COUNTS})
     return {name: sums[name] or 0 for name in RunCounters.COUNTS}
 

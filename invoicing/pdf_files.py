@@ -34,7 +34,8 @@ def rendered_by_worker(line_count: int) -> bool:
 
 
 def pdf_version(document: BillingDocument, line_count: int) -> str:
-    """A fingerprint of everything the PDF shows but the lines (written once, never edited)."""
+    """A fingerprint of everything the PDF shows but the lines (written once, never edited),
+    the settings it is printed with included."""
     account = document.account
     shown = [
         LAYOUT,
@@ -51,6 +52,8 @@ def pdf_version(document: BillingDocument, line_count: int) -> str:
         account.bill_to_name,
         account.bill_to_email,
         getattr(settings, "BILLCYCLE_ISSUER_NAME", "Billcycle"),
+        # How every amount, unit price and quantity is written (core.templatetags.money).
+        settings.MONEY_LOCALE,
         line_count,
     ]
     return hashlib.sha256(repr(shown).encode()).hexdigest()

@@ -1,7 +1,7 @@
 """The Documents pages: list, detail, PDF, and posting one document."""
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -59,6 +59,14 @@ def _pdf_response(document, content: bytes) -> HttpResponse:
     return response
 
 
+def _request_pdf(document, line_count: int, *, retry: bool = False) -> StoredPdf:
+    """pdf_files.request_pdf; a document deleted meanwhile (its run deleted) is not found."""
+    try:
+        return pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
+    except BillingDocument.DoesNotExist:
+        raise Http404(f"{document} was deleted.") from None
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("invoicing.view_billingdocument", raise_exception=True)
 def pdf_view(request, pk):
@@ -69,7 +77,7 @@ def pdf_view(request, pk):
     if not pdf_files.rendered_by_worker(line_count):
         return _pdf_response(document, render_document_pdf(document))
     retry = request.method == "POST"
-    stored = pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
+    stored = _request_pdf(document, line_count, retry=retry)
     if retry:
         return redirect("invoicing:pdf", pk=document.pk)
     if stored.status == stored.Status.READY and (content := pdf_files.stored_content(stored)):
@@ -88,7 +96,7 @@ def pdf_status_view(request, pk):
     document = get_object_or_404(selectors.document_detail(), pk=pk)
     line_count = document.lines.count()
     if pdf_files.rendered_by_worker(line_count):
-        stored = pdf_files.request_pdf(document=document, line_count=line_count)
+        stored = _request_pdf(document, line_count)
     else:  # drawn on request: always ready, nothing to store
         stored = StoredPdf(document=document, status=StoredPdf.Status.READY)
     return render(

@@ -74,3 +74,16 @@ def test_the_scope_line_reads_a_typed_name_as_the_form_does(logged_in):
     assert said("globex") == f"Bills {globex.number} · Globex."
     assert said("twin").startswith("Several accounts are named “twin”")
     assert said("") == "Choose the account to bill."
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_name_only_inactive_accounts_share_is_refused_as_inactive(logged_in):
+    """Asking to pick one of them by number would only lead to the next refusal."""
+    first = AccountFactory(name="Acme", status=Account.Status.CANCELED)
+    second = AccountFactory(name="Acme", status=Account.Status.DRAFT)
+    response = logged_in.post(NEW, form_data(scope="account", account="Acme", batches=None))
+    message = account_errors(response)
+    assert "No Active account is named “Acme”" in message
+    assert first.number in message and second.number in message
+    assert "type the number of the one to bill" not in message
+    assert not BillRun.objects.exists()

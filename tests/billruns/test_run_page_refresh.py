@@ -98,3 +98,29 @@ def test_the_amounts_table_has_side_padding(logged_in):
     html = logged_in.get(run.get_absolute_url()).content.decode()
     table = html.split('id="run-amounts"')[1].split("</table>")[0]
     assert '<td class="ps-3">USD</td>' in table and 'class="num pe-3"' in table
+
+
+def test_a_processing_run_counts_the_accounts_of_a_chunk_that_failed_too(logged_in):
+    """A chunk that failed for good is done (chunks_done counts it) and its accounts are in the
+    run's counts once it completes (run_statistics adds every chunk): the live counts agree."""
+    from billruns.services.finalize import run_statistics
+
+    run = BillRunFactory(
+        status="Processing", executed_at=timezone.now(), chunks_total=3, chunks_done=2
+    )
+    for sequence, status, accounts, failures in ((1, "Done", 900, 0), (2, "Failed", 100, 100)):
+        BillRunChunk.objects.create(
+            bill_run=run,
+            sequence=sequence,
+            first_account_id=sequence,
+            last_account_id=sequence,
+            status=status,
+            number_of_accounts=accounts,
+            number_of_invoices=accounts - failures,
+            number_of_failures=failures,
+        )
+    fragment = progress(logged_in, run, "")
+    summary = fragment.split('id="run-summary" hx-swap-oob="true"')[1]
+    stats = dict(re.findall(r'data-stat="([\w-]+)">([^<]*)<', summary))
+    assert run_statistics(run.pk)["number_of_accounts"] == 1000
+    assert stats["accounts"] == "1,000"  # what the run will say for these two chunks

@@ -207,3 +207,39 @@ def test_deleting_a_document_deletes_its_stored_pdf(
     assert StoredPdf.objects.filter(status=StoredPdf.Status.READY).count() == 1
     BillingDocument.objects.filter(pk=long_invoice.pk).delete()
     assert not StoredPdf.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_document_deleted_while_its_pdf_is_asked_for_is_a_404(
+    client, operator, long_invoice, monkeypatch
+):
+    """Its run deleted between the page's read and the stored PDF's row: the row cannot be
+    written (request_pdf says the document does not exist), and the page says not found."""
+    client.force_login(operator)
+    real = pdf_files.rendered_by_worker
+
+    def deleted_meanwhile(line_count):
+        BillingDocument.objects.filter(pk=long_invoice.pk).delete()
+        return real(line_count)
+
+    monkeypatch.setattr(pdf_files, "rendered_by_worker", deleted_meanwhile)
+    assert client.get(pdf_url(long_invoice)).status_code == 404
+
+
+@needs_pdftotext
+def test_a_stored_pdf_is_drawn_again_once_the_money_locale_changes(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks, settings
+):
+    """BILLCYCLE_MONEY_LOCALE writes the PDF's amounts, as the issuer's name heads it: a stored
+    file drawn under another locale is not the document as it is printed now."""
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.get(pdf_url(long_invoice))
+    assert "30.00" in pdf_text(logged_in.get(pdf_url(long_invoice)).content)
+    settings.MONEY_LOCALE = "de_DE"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.get(pdf_url(long_invoice))
+    assert response["Content-Type"].startswith("text/html")  # not the file drawn before
+    assert "is being prepared" in response.content.decode()
+    text = pdf_text(logged_in.get(pdf_url(long_invoice)).content)
+    assert "30,00" in text and "30.00" not in text
+    assert len(renders) == 2
