@@ -274,6 +274,9 @@ class StoredPdf(models.Model):
     # Set when a worker claims the rendering: the claim and the result name the same attempt.
     started_at = models.DateTimeField(null=True, blank=True)
     rendered_at = models.DateTimeField(null=True, blank=True)
+    # Drawings started since the PDF was last asked for afresh: a drawing whose worker keeps
+    # dying (out of memory, past the task timeout) ends Failed instead of being queued forever.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = "stored PDF"

@@ -14,7 +14,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # Bump when the PDF's layout changes, so stored files are drawn again.
 LAYOUT = "2"
+# Drawings of one request whose worker died before the PDF is Failed (a retry starts again).
+MAX_ATTEMPTS = 3
 Status = StoredPdf.Status
 
 
@@ -85,18 +87,24 @@ def request_pdf(
     if created:
         _enqueue(document.pk)
         return stored
-    again = (
-        stored.version != version
-        or (retry and stored.status == Status.FAILED)
-        # A claim or a queued task older than a task may run was lost with its worker.
-        or (stored.status == Status.RENDERING and stored.started_at < _stale_before(now))
-        or (stored.status == Status.PENDING and stored.requested_at < _stale_before(now))
+    afresh = stored.version != version or (retry and stored.status == Status.FAILED)
+    # A claim or a queued task older than a task may run was lost with its worker.
+    lost = (stored.status == Status.RENDERING and stored.started_at < _stale_before(now)) or (
+        stored.status == Status.PENDING and stored.requested_at < _stale_before(now)
     )
-    if again:
-        # Conditional on what was read: of two requests at once, one queues the drawing.
-        taken = StoredPdf.objects.filter(
-            pk=stored.pk, status=stored.status, requested_at=stored.requested_at
-        ).update(
+    # Conditional on what was read: of two requests at once, one acts.
+    as_read = StoredPdf.objects.filter(
+        pk=stored.pk, status=stored.status, requested_at=stored.requested_at
+    )
+    if lost and not afresh and stored.attempts >= MAX_ATTEMPTS:
+        as_read.update(
+            status=Status.FAILED,
+            error=f"Its drawing stopped {stored.attempts} times without finishing (the worker "
+            "was stopped, or ran out of time or memory).",
+        )
+        stored.refresh_from_db()
+    elif afresh or lost:
+        taken = as_read.update(
             status=Status.PENDING,
             version=version,
             content=None,
@@ -104,6 +112,7 @@ def request_pdf(
             requested_at=now,
             started_at=None,
             rendered_at=None,
+            attempts=0 if afresh else stored.attempts,
         )
         if taken:
             _enqueue(document.pk)
@@ -129,7 +138,7 @@ def render_stored_pdf(*, document_id: int, now=None) -> str:
         status=Status.RENDERING, started_at__lt=_stale_before(now)
     )
     claimed = StoredPdf.objects.filter(claimable, pk=document_id).update(
-        status=Status.RENDERING, started_at=now
+        status=Status.RENDERING, started_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return "nothing to do"

@@ -179,6 +179,39 @@ def test_a_drawing_whose_worker_died_is_queued_again(
     assert len(queued) == 1
 
 
+class WorkerKilled(BaseException):
+    """What a worker killed mid-drawing looks like to the code: nothing after it runs."""
+
+
+def test_a_drawing_whose_worker_keeps_dying_ends_failed_and_can_be_tried_again(
+    logged_in, long_invoice, renders, django_capture_on_commit_callbacks, settings
+):
+    """A document whose drawing kills its worker every time (out of memory, past the task's
+    timeout) is not queued forever: after three drawings it says so, and Try again starts
+    afresh."""
+    with django_capture_on_commit_callbacks():
+        logged_in.get(pdf_url(long_invoice))
+    timeout = dt.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    renders.fail = WorkerKilled()
+    requeued = []
+    for attempt in range(3):
+        claimed_at = timezone.now() - timeout
+        with pytest.raises(WorkerKilled):
+            pdf_files.render_stored_pdf(document_id=long_invoice.pk, now=claimed_at)
+        assert StoredPdf.objects.get(pk=long_invoice.pk).attempts == attempt + 1
+        with django_capture_on_commit_callbacks() as queued:
+            page = logged_in.get(status_url(long_invoice)).content.decode()
+        requeued.append(len(queued))
+    assert requeued == [1, 1, 0]  # queued again twice; the third death ends it
+    assert StoredPdf.objects.get(pk=long_invoice.pk).status == StoredPdf.Status.FAILED
+    assert "stopped 3 times without finishing" in page
+    renders.fail = None
+    with django_capture_on_commit_callbacks() as queued:
+        logged_in.post(pdf_url(long_invoice))
+    assert len(queued) == 1
+    assert StoredPdf.objects.get(pk=long_invoice.pk).attempts == 0
+
+
 def test_a_short_document_is_drawn_in_the_request_and_not_stored(logged_in, long_invoice, settings):
     settings.BILLCYCLE_PDF_WORKER_LINES = 3
     response = logged_in.get(pdf_url(long_invoice))
