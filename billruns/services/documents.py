@@ -79,8 +79,16 @@ class DocumentsOfRuns:
     def after_unpost(self, document, *, actor, now: dt.datetime) -> None:
         message = f"{document} set back to Draft"
         run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
+        # Completed again, the run is no longer posted: no Posted date on its page, export or API.
         if not move(
-            run, Action.UNPOST_DOCUMENT, actor=actor, now=now, message=message, updated_by=actor
+            run,
+            Action.UNPOST_DOCUMENT,
+            actor=actor,
+            now=now,
+            message=message,
+            updated_by=actor,
+            posted_at=None,
+            posted_by=None,
         ):
             _note(document, actor=actor, now=now, message=message)
 

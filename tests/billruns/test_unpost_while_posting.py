@@ -53,3 +53,16 @@ def test_a_document_unposted_while_its_run_is_posted_leaves_no_draft_in_a_posted
     assert not (run.status == BillRun.Status.POSTED and drafts), (
         f"run {run.status} with {drafts} Draft document(s); unpost refused: {refused}"
     )
+
+
+def test_a_posted_run_taken_back_to_completed_by_an_unpost_has_no_posted_date(run_now, user):
+    """The export says Posted Date is "empty until the run is posted"; the page shows "Posted …
+    by …" whenever posted_at is set: a run that is Completed again is not posted."""
+    ChargeFactory(price=Decimal("10.00"), effective_start=FEB1)
+    run = services.post_bill_run(run=run_now(), acting_user=user)
+    assert run.status == BillRun.Status.POSTED and run.posted_at is not None
+    document = BillingDocument.objects.get(bill_run=run)
+    document_services.unpost_document(document=document, acting_user=user)
+    run.refresh_from_db()
+    assert run.status == BillRun.Status.COMPLETED
+    assert (run.posted_at, run.posted_by) == (None, None)
