@@ -156,12 +156,17 @@ class RepeatedFileError(ImportFileError):
 
 def _hash_rows(content, batch: list[tuple[int, list[str]]], columns: tuple[int, ...]) -> None:
     """Add the rows' values to the file's hash: the four columns in their own order, stripped,
-    so that moving a column, a BOM or other line endings make no other file."""
-    content.update(
-        "".join(
-            "\x1f".join(values[i].strip() for i in columns) + "\x1e" for _, values in batch
-        ).encode()
-    )
+    so that moving a column, a BOM or other line endings make no other file; the quantity
+    without the trailing zeros of its decimals, which a spreadsheet drops when it saves the
+    file again (12.50 is 12.5, 3.0 is 3)."""
+    text = []
+    for _, values in batch:
+        cells = [values[i].strip() for i in columns]
+        quantity = cells[2]  # the columns are USAGE_COLUMNS' order
+        if "." in quantity:
+            cells[2] = quantity.rstrip("0").rstrip(".") or quantity
+        text.append("\x1f".join(cells) + "\x1e")
+    content.update("".join(text).encode())
 
 
 def _remember_file(
