@@ -4,10 +4,12 @@ documents of one run posted or set back to Draft at once."""
 import datetime as dt
 import io
 import threading
+import types
 from decimal import Decimal
 
 import pytest
 from django.db import connections, transaction
+from django.utils import timezone
 
 from accounts.imports import ImportFileError, accounts, import_accounts, import_usage, usage
 from accounts.models import Account, UsageRecord
@@ -55,7 +57,20 @@ def test_the_same_usage_file_imported_twice_at_once_is_written_once(monkeypatch)
         number="C00000011", subscription__account=account, charge_type="Usage",
         charge_model="PerUnit", billing_timing="InArrears", price=Decimal("0.50"),
     )  # fmt: skip
-    both_past(usage, "_remember_file", monkeypatch, before=True)
+    # Both look for an earlier import of the rows before either records its own: the moment
+    # the import reads the clock for `imported_at`, its second reading of it.
+    barrier = threading.Barrier(2)
+    calls = threading.local()
+
+    def now():
+        calls.count = getattr(calls, "count", 0) + 1
+        if calls.count == 2:
+            barrier.wait(timeout=10)
+        return timezone.now()
+
+    monkeypatch.setattr(
+        usage, "timezone", types.SimpleNamespace(now=now, localtime=timezone.localtime)
+    )
 
     def upload():
         return import_usage(io.StringIO(USAGE, newline=""), file_name="usage.csv")
@@ -63,9 +78,13 @@ def test_the_same_usage_file_imported_twice_at_once_is_written_once(monkeypatch)
     outcomes = run_concurrently(upload, upload)
     assert UsageRecord.objects.count() == 1, outcomes
     assert sorted(type(outcome).__name__ for outcome in outcomes) == [
-        "ImportFileError",
         "ImportResult",
+        "RepeatedFileError",
     ]
+    # The second is told what the first import was, in one line (not the database's error).
+    (refusal,) = [str(outcome) for outcome in outcomes if isinstance(outcome, ImportFileError)]
+    assert refusal.startswith("These rows were already imported: usage.csv on "), refusal
+    assert "\n" not in refusal
 
 
 def test_the_same_accounts_file_imported_twice_at_once_creates_each_account_once(monkeypatch):
