@@ -66,3 +66,23 @@ def test_a_posted_run_taken_back_to_completed_by_an_unpost_has_no_posted_date(ru
     run.refresh_from_db()
     assert run.status == BillRun.Status.COMPLETED
     assert (run.posted_at, run.posted_by) == (None, None)
+
+
+def test_the_last_draft_posted_alone_announces_billrun_posted_once(
+    run_now, user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from billruns import events
+
+    told = []
+    monkeypatch.setattr(events, "_listeners", [lambda event, run_id: told.append(event)])
+    ChargeFactory(price=Decimal("10.00"), effective_start=FEB1)
+    ChargeFactory(price=Decimal("20.00"), effective_start=FEB1)
+    run = run_now()
+    first, second = BillingDocument.objects.filter(bill_run=run).order_by("amount")
+    told.clear()  # the run's billRun.completed
+    with django_capture_on_commit_callbacks(execute=True):
+        document_services.post_document(document=first, acting_user=user)
+    assert told == []
+    with django_capture_on_commit_callbacks(execute=True):
+        document_services.post_document(document=second, acting_user=user)
+    assert told == [events.POSTED]
