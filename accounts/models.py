@@ -418,8 +418,8 @@ class UsageImport(models.Model):
     which would bill the same usage twice.
 
     `content_hash` is the SHA-256 of the file's data rows as read (the four columns' values, in
-    file order, whatever the column order, line endings or BOM), so a file saved again by a
-    spreadsheet is still the same file.
+    file order, whatever the column order, line endings or BOM; a quantity without its decimals'
+    trailing zeros), so a file saved again by a spreadsheet is still the same file.
     """
 
     content_hash = models.CharField(max_length=64)

@@ -26,6 +26,10 @@ class RunGate(Protocol):
     def after_post(self, document: BillingDocument, *, actor, now: dt.datetime) -> None:
         """Record the posting in the run's History."""
 
+    def before_unpost(self, document: BillingDocument) -> None:
+        """Lock the document's run and raise IllegalTransition while the run is being posted
+        or canceled."""
+
     def after_unpost(self, document: BillingDocument, *, actor, now: dt.datetime) -> None:
         """Record it, and take a Posted run back to Completed."""
 
@@ -80,6 +84,9 @@ def unpost_document(*, document: BillingDocument, acting_user, now=None) -> Bill
     """Posted → Draft; a Posted run that loses a posted document returns to Completed."""
     now = now or timezone.now()
     with transaction.atomic():
+        in_run = document.bill_run_id is not None and _run_gate is not None
+        if in_run:
+            _run_gate.before_unpost(document)
         updated = BillingDocument.objects.filter(
             pk=document.pk, status=BillingDocument.Status.POSTED
         ).update(
@@ -91,7 +98,7 @@ def unpost_document(*, document: BillingDocument, acting_user, now=None) -> Bill
                 f"{document} is {document.get_status_display()}: only Posted documents can be "
                 "set back to Draft."
             )
-        if document.bill_run_id is not None and _run_gate is not None:
+        if in_run:
             _run_gate.after_unpost(document, actor=acting_user, now=now)
     document.refresh_from_db()
     return document

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import F
 
 from accounts.imports.reading import (
     ACCOUNTS_LINKED,
@@ -247,6 +248,7 @@ def import_accounts(
     if valid_plans and (write_valid or not result.error_count):
         # Refused when someone created one of the given numbers between the check and the write.
         with refusals_as_file_errors(), transaction.atomic(using=using):
+            _refuse_accounts_created_meanwhile(valid_plans, using=using)
             for batch in batched(valid_plans, ACCOUNTS_PER_WRITE):
                 _write_accounts(batch, result, using)
         result.rows_written = result.rows_valid
@@ -328,6 +330,27 @@ def _check_existing_accounts(plans, row_errors, *, using: str) -> None:
             f"{key[2]}: the import creates accounts and does not change existing ones (give an "
             "account_number to import another account of the same name)",
         ))  # fmt: skip
+
+
+def _refuse_accounts_created_meanwhile(plans: list[_AccountPlan], *, using: str) -> None:
+    """Check the accounts without a number again, in the writing transaction and after taking
+    the account numbers' sequence row (which the write takes anyway): two imports of one file
+    at once (a double click, two operators) then write one after the other, and the second
+    finds the first one's accounts instead of creating them twice. Given numbers need this not:
+    their unique constraint refuses the second write."""
+    rows = NumberSequence.objects.using(using).filter(prefix=Account.NUMBER_PREFIX)
+    if not rows.update(last_value=F("last_value")):
+        NumberSequence.objects.using(using).get_or_create(prefix=Account.NUMBER_PREFIX)
+        rows.update(last_value=F("last_value"))
+    created: dict[int, list[tuple[str, str]]] = {}
+    _check_existing_accounts(dict(enumerate(plans)), created, using=using)
+    if created:
+        first = min(created)
+        raise ImportFileError(
+            f"Another import created {len(created):,} of the file's accounts while it was "
+            f"checked (the first on row {first}): nothing imported. Import the file again to "
+            "see which accounts exist now."
+        )
 
 
 def _whole_accounts(plans, row_errors) -> list[_AccountPlan]:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import TextIO
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.imports.reading import (
@@ -156,12 +156,17 @@ class RepeatedFileError(ImportFileError):
 
 def _hash_rows(content, batch: list[tuple[int, list[str]]], columns: tuple[int, ...]) -> None:
     """Add the rows' values to the file's hash: the four columns in their own order, stripped,
-    so that moving a column, a BOM or other line endings make no other file."""
-    content.update(
-        "".join(
-            "\x1f".join(values[i].strip() for i in columns) + "\x1e" for _, values in batch
-        ).encode()
-    )
+    so that moving a column, a BOM or other line endings make no other file; the quantity
+    without the trailing zeros of its decimals, which a spreadsheet drops when it saves the
+    file again (12.50 is 12.5, 3.0 is 3)."""
+    text = []
+    for _, values in batch:
+        cells = [values[i].strip() for i in columns]
+        quantity = cells[2]  # the columns are USAGE_COLUMNS' order
+        if "." in quantity:
+            cells[2] = quantity.rstrip("0").rstrip(".") or quantity
+        text.append("\x1f".join(cells) + "\x1e")
+    content.update("".join(text).encode())
 
 
 def _remember_file(
@@ -180,16 +185,25 @@ def _remember_file(
     previous = imports.select_related("imported_by").order_by("-repeat").first()
     if previous is not None and not again:
         raise RepeatedFileError(_repeat_message(previous), previous=previous)
-    return UsageImport.objects.using(using).create(
-        content_hash=content_hash,
-        repeat=previous.repeat + 1 if previous is not None else 0,
-        file_name=file_name,
-        first_source=sources[0],
-        last_source=sources[-1],
-        records=records,
-        imported_at=timezone.now(),
-        imported_by=acting_user,
-    )
+    try:
+        with transaction.atomic(using=using):
+            return UsageImport.objects.using(using).create(
+                content_hash=content_hash,
+                repeat=previous.repeat + 1 if previous is not None else 0,
+                file_name=file_name,
+                first_source=sources[0],
+                last_source=sources[-1],
+                records=records,
+                imported_at=timezone.now(),
+                imported_by=acting_user,
+            )
+    except IntegrityError:
+        # Another import of the same rows recorded itself first and has committed (PostgreSQL
+        # waits for it): this one is the repeat, and says so as any repeat does.
+        previous = imports.select_related("imported_by").order_by("-repeat").first()
+        if previous is None:
+            raise
+        raise RepeatedFileError(_repeat_message(previous), previous=previous) from None
 
 
 def _repeat_message(previous: UsageImport) -> str:

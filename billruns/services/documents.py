@@ -11,6 +11,8 @@ from billruns.models import BillRun
 from billruns.services.lifecycle import Action, allowed_statuses, can, move, record
 from invoicing.models import BillingDocument
 
+IN_PROGRESS = (BillRun.Status.POST_IN_PROGRESS, BillRun.Status.CANCEL_IN_PROGRESS)
+
 
 class DocumentsOfRuns:
     def allows_posting(self, document) -> bool:
@@ -58,11 +60,35 @@ class DocumentsOfRuns:
             return
         _note(document, actor=actor, now=now, message=message)
 
+    def before_unpost(self, document) -> None:
+        # Locked as for a posting: of a document set back to Draft and the run's last draft
+        # posted at once, the second sees the first (never a Posted run holding a Draft); and a
+        # run being posted (or canceled) keeps its documents until its worker is done, or the
+        # worker, past that document's batch, would make the run Posted with a Draft in it.
+        run = (
+            BillRun.objects.select_for_update()
+            .only("number", "status")
+            .get(pk=document.bill_run_id)
+        )
+        if run.status in IN_PROGRESS:
+            raise IllegalTransition(
+                f"{document} belongs to {run.number}, which is {run.get_status_display()}: "
+                "set it back to Draft once that is done."
+            )
+
     def after_unpost(self, document, *, actor, now: dt.datetime) -> None:
         message = f"{document} set back to Draft"
         run = BillRun.objects.only("number", "status").get(pk=document.bill_run_id)
+        # Completed again, the run is no longer posted: no Posted date on its page, export or API.
         if not move(
-            run, Action.UNPOST_DOCUMENT, actor=actor, now=now, message=message, updated_by=actor
+            run,
+            Action.UNPOST_DOCUMENT,
+            actor=actor,
+            now=now,
+            message=message,
+            updated_by=actor,
+            posted_at=None,
+            posted_by=None,
         ):
             _note(document, actor=actor, now=now, message=message)
 
