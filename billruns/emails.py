@@ -1,12 +1,14 @@
 """Emails about bill runs: the result to whoever started or scheduled the run, and documents
 to their bill-to contacts after posting. Always sent after commit, never inside a lock."""
 
+import datetime as dt
 import logging
 from itertools import groupby
 from operator import attrgetter
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -79,20 +81,32 @@ def documents_to_email(run: BillRun, *, resend: bool = False):
     return documents
 
 
-def send_run_documents(run: BillRun, *, resend: bool = False) -> int:
-    """Email every document `documents_to_email` selects, each with its PDF."""
+def send_run_documents(
+    run: BillRun, *, resend: bool = False, asked_at: dt.datetime | None = None
+) -> int:
+    """Email every document `documents_to_email` selects, each with its PDF.
+
+    Each document is claimed before it is sent, so two tasks of one run at once (auto-email
+    after the last draft, the operator's *Email documents*) never send a customer the same
+    document twice: `emailed_at` is set by a conditional update, and only the task whose update
+    took effect sends. With `resend`, a document counts as unsent when it was last emailed
+    before `asked_at` (when the resend was asked for), so a resend asked twice sends once."""
+    asked_at = asked_at or timezone.now()
     documents = documents_to_email(run, resend=resend).select_related("account").order_by("id")
     return sum(
-        _send_documents(batch)
+        _send_documents(batch, unsent_before=asked_at if resend else None)
         for batch in batched(documents.iterator(chunk_size=EMAIL_BATCH), EMAIL_BATCH)
     )
 
 
-def _send_documents(documents: list[BillingDocument]) -> int:
-    """Email one batch, each document with its PDF attached.
+def _send_documents(documents: list[BillingDocument], *, unsent_before=None) -> int:
+    """Email one batch, each document with its PDF attached, each claimed just before it goes.
 
     The batch's lines come from one query, read in document order, so memory holds one
-    document's lines (up to 20,000) and one PDF at a time, not the whole batch's.
+    document's lines (up to 20,000) and one PDF at a time, not the whole batch's. A document
+    that cannot be drawn or sent is given back (its `emailed_at` as it was), so it can be sent
+    later; a worker killed between the claim and the mail server's answer loses that one
+    document's email rather than risk sending it twice.
     """
     documents = sorted(documents, key=attrgetter("pk"))
     groups = groupby(
@@ -100,21 +114,38 @@ def _send_documents(documents: list[BillingDocument]) -> int:
         key=attrgetter("document_id"),
     )
     group = next(groups, None)
-    sent_ids: list[int] = []
-    try:
-        with get_connection() as connection:
-            for document in documents:
-                lines = []
-                if group is not None and group[0] == document.pk:
-                    lines = list(group[1])
-                    group = next(groups, None)
+    sent = 0
+    with get_connection() as connection:
+        for document in documents:
+            lines = []
+            if group is not None and group[0] == document.pk:
+                lines = list(group[1])
+                group = next(groups, None)
+            token = _claim(document, unsent_before=unsent_before)
+            if token is None:  # another task sent it meanwhile
+                continue
+            went = False
+            try:
                 message = _document_message(document, lines)
-                if message is not None and connection.send_messages([message]):
-                    sent_ids.append(document.pk)
-    finally:
-        # Whatever stopped the batch, what went out is marked, so it is not sent twice.
-        BillingDocument.objects.filter(id__in=sent_ids).update(emailed_at=timezone.now())
-    return len(sent_ids)
+                went = message is not None and bool(connection.send_messages([message]))
+            finally:
+                if went:
+                    sent += 1
+                else:
+                    BillingDocument.objects.filter(pk=document.pk, emailed_at=token).update(
+                        emailed_at=document.emailed_at
+                    )
+    return sent
+
+
+def _claim(document: BillingDocument, *, unsent_before) -> dt.datetime | None:
+    """Mark the document emailed if no other task has: the time it was marked, or None."""
+    unsent = Q(emailed_at__isnull=True)
+    if unsent_before is not None:
+        unsent |= Q(emailed_at__lt=unsent_before)
+    token = timezone.now()
+    claimed = BillingDocument.objects.filter(unsent, pk=document.pk).update(emailed_at=token)
+    return token if claimed else None
 
 
 def _document_message(document: BillingDocument, lines) -> EmailMultiAlternatives | None:

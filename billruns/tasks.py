@@ -41,10 +41,18 @@ def _finish(finish, run_id: int, actor_id: int | None) -> str:
     return f"bill run {run.number}: {run.status}"
 
 
-def email_run_documents(run_id: int, resend: bool = False) -> str:
+def email_run_documents(run_id: int, resend: bool = False, asked_at: str | None = None) -> str:
+    """`asked_at` (ISO 8601): when a resend was asked for; what was emailed since is not
+    sent again."""
+    import datetime as dt
+
     from billruns import emails
 
-    sent = emails.send_run_documents(BillRun.objects.get(pk=run_id), resend=resend)
+    sent = emails.send_run_documents(
+        BillRun.objects.get(pk=run_id),
+        resend=resend,
+        asked_at=dt.datetime.fromisoformat(asked_at) if asked_at else None,
+    )
     return f"bill run {run_id}: {sent} documents emailed"
 
 

@@ -2,6 +2,7 @@
 `POST /bill-runs/{key}/emails`; auto-email does the same after posting)."""
 
 from django.db import transaction
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from billruns.emails import documents_to_email
@@ -29,7 +30,8 @@ def email_bill_run(*, run: BillRun, acting_user, resend: bool = False) -> int:
             actor=acting_user,
             message=f"{'Resent' if resend else 'Emailed'} {count} posted documents",
         )
+        asked_at = timezone.now().isoformat()
         transaction.on_commit(
-            lambda: async_task("billruns.tasks.email_run_documents", run.pk, resend)
+            lambda: async_task("billruns.tasks.email_run_documents", run.pk, resend, asked_at)
         )
     return count

@@ -45,3 +45,36 @@ def test_two_email_tasks_of_one_run_at_once_send_each_document_once(
         document_services.post_document(document=second, acting_user=user)  # the last draft
     sent = Counter(message.subject for message in mailoutbox if message.to == ["ap@example.com"])
     assert sent == {f"Invoice {first.number}": 1, f"Invoice {second.number}": 1}
+
+
+def test_a_resend_asked_twice_before_its_task_runs_sends_each_document_once(
+    run_now, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    from billruns.services.email import email_bill_run
+
+    ChargeFactory(
+        price=Decimal("10.00"),
+        effective_start=FEB1,
+        subscription__account__bill_to_email="ap@example.com",
+    )
+    run = run_now(auto_email=False)
+
+    def to_customer():
+        return [m.subject for m in mailoutbox if m.to == ["ap@example.com"]]
+
+    (document,) = BillingDocument.objects.filter(bill_run=run)
+    document_services.post_document(document=document, acting_user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        email_bill_run(run=run, acting_user=user)
+    assert len(to_customer()) == 1
+    # The operator clicks Resend twice; both tasks run after both clicks.
+    with django_capture_on_commit_callbacks() as queued:
+        email_bill_run(run=run, acting_user=user, resend=True)
+        email_bill_run(run=run, acting_user=user, resend=True)
+    for callback in queued:
+        callback()
+    assert to_customer() == [f"Invoice {document.number}"] * 2
+    # A resend asked later sends it again.
+    with django_capture_on_commit_callbacks(execute=True):
+        email_bill_run(run=run, acting_user=user, resend=True)
+    assert len(to_customer()) == 3
