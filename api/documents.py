@@ -1,7 +1,7 @@
 """`/api/v1/invoices` and `/api/v1/credit-memos`: billing documents with their lines, and their
 PDF, filtered as on the Documents page (DESIGN §10)."""
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -16,8 +16,8 @@ from api.common import ApiView, CursorPage, FileView, by_key, success
 from api.errors import Conflict, refusals
 from invoicing import pdf_files
 from invoicing.filters import DocumentFilter
-from invoicing.models import BillingDocument, DocumentLine
-from invoicing.pdf import render_document_pdf
+from invoicing.models import BillingDocument, DocumentLine, StoredPdf
+from invoicing.pdf import as_download
 from invoicing.selectors import document_detail, document_lines
 
 KEY = OpenApiParameter(
@@ -106,34 +106,25 @@ PREPARING = inline_serializer(
 def _pdf_answer(document, *, retry: bool = False):
     """The PDF, drawn here for a short document; for a long one the stored file, or 202 with
     Retry-After while a worker draws it, or 409 if the drawing failed (POST tries again)."""
-    line_count = document.lines.count()
-    if not pdf_files.rendered_by_worker(line_count):
-        return _pdf_response(document, render_document_pdf(document))
-    stored = pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
-    if stored.status == stored.Status.READY and (content := pdf_files.stored_content(stored)):
-        return _pdf_response(document, content)
-    if stored.status == stored.Status.FAILED:
+    pdf = pdf_files.document_pdf(document, retry=retry)
+    if pdf.content is not None:
+        return as_download(document, pdf.content)
+    if pdf.stored.status == StoredPdf.Status.FAILED:
         raise Conflict(
-            f"The PDF of {document} could not be drawn: {stored.error} "
+            f"The PDF of {document} could not be drawn: {pdf.stored.error} "
             "POST to this address to try again.",
             code="pdf_failed",
         )
     response = JsonResponse(
         {
             "success": True,
-            "status": stored.status,
-            "message": f"The PDF of {document} ({line_count:,} lines) is being drawn; "
+            "status": pdf.stored.status,
+            "message": f"The PDF of {document} ({pdf.line_count:,} lines) is being drawn; "
             f"ask again in {RETRY_AFTER_SECONDS} seconds.",
         },
         status=status.HTTP_202_ACCEPTED,
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
-
-
-def _pdf_response(document, content: bytes) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
     return response
 
 

@@ -43,21 +43,23 @@ def no_account_typed(typed: str) -> str:
 
 
 def several_accounts_named(typed: str, matches: list[Account]) -> str:
-    shown = ", ".join(account.number for account in matches[: account_selectors.NAMED_SHOWN])
-    more = " and more" if len(matches) > account_selectors.NAMED_SHOWN else ""
     return (
-        f"Several accounts are named “{typed.strip()}” ({shown}{more}): type the number of the "
-        "one to bill."
+        f"Several accounts are named “{typed.strip()}” ({_numbers(matches)}): type the number "
+        "of the one to bill."
     )
 
 
 def none_active_named(typed: str, matches: list[Account]) -> str:
-    shown = ", ".join(account.number for account in matches[: account_selectors.NAMED_SHOWN])
-    more = " and more" if len(matches) > account_selectors.NAMED_SHOWN else ""
     return (
-        f"No Active account is named “{typed.strip()}”: {shown}{more} are not Active, and only "
-        "Active accounts are billed."
+        f"No Active account is named “{typed.strip()}”: {_numbers(matches)} are not Active, and "
+        "only Active accounts are billed."
     )
+
+
+def _numbers(matches: list[Account]) -> str:
+    """The numbers of the first accounts a typed name matched ("A1, A2 and more")."""
+    shown = ", ".join(account.number for account in matches[: account_selectors.NAMED_SHOWN])
+    return shown + (" and more" if len(matches) > account_selectors.NAMED_SHOWN else "")
 
 
 def within_window(value: dt.date) -> None:

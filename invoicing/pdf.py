@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
@@ -178,3 +179,10 @@ def render_document_pdf(
     # The template is self-contained (inline CSS, system fonts, no images), so WeasyPrint has
     # nothing to fetch from the network or the filesystem.
     return HTML(string=render_document_html(document, lines=lines)).write_pdf()
+
+
+def as_download(document: BillingDocument, content: bytes) -> HttpResponse:
+    """A document's PDF as the file a page or the API sends."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
+    return response

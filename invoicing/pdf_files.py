@@ -11,6 +11,7 @@ asks to try again (`retry=True`).
 import datetime as dt
 import hashlib
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -68,6 +69,25 @@ def _stale_before(now: dt.datetime) -> dt.datetime:
 
 def _enqueue(document_id: int) -> None:
     transaction.on_commit(lambda: async_task("invoicing.tasks.render_pdf", document_id))
+
+
+class DocumentPdf(NamedTuple):
+    """A document's PDF as a request finds it."""
+
+    content: bytes | None  # the file, when it can be sent now
+    stored: StoredPdf | None  # a long document's drawing; None: short, drawn on request
+    line_count: int
+
+
+def document_pdf(document: BillingDocument, *, retry: bool = False) -> DocumentPdf:
+    """A short document's PDF, drawn here; a long one's stored file once a worker has drawn
+    it, asking for a drawing where there is none for the document as it is (`request_pdf`)."""
+    line_count = document.lines.count()
+    if not rendered_by_worker(line_count):
+        return DocumentPdf(render_document_pdf(document), None, line_count)
+    stored = request_pdf(document=document, line_count=line_count, retry=retry)
+    content = stored_content(stored) if stored.status == Status.READY else None
+    return DocumentPdf(content, stored, line_count)
 
 
 def request_pdf(

@@ -1,7 +1,7 @@
 """The Documents pages: list, detail, PDF, and posting one document."""
 
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -10,7 +10,7 @@ from core.views import action_view
 from invoicing import pdf_files, selectors, services
 from invoicing.filters import DocumentFilter
 from invoicing.models import BillingDocument, StoredPdf
-from invoicing.pdf import render_document_pdf
+from invoicing.pdf import as_download
 
 LINES_PER_PAGE = 100
 
@@ -53,18 +53,12 @@ def detail_view(request, pk):
     )
 
 
-def _pdf_response(document, content: bytes) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number or document.pk}.pdf"'
-    return response
-
-
-def _request_pdf(document, line_count: int, *, retry: bool = False) -> StoredPdf:
-    """pdf_files.request_pdf; a document deleted meanwhile (its run deleted) is not found."""
+def _found(call, *args, **kwargs):
+    """A pdf_files call; a document deleted meanwhile (its run deleted) is not found."""
     try:
-        return pdf_files.request_pdf(document=document, line_count=line_count, retry=retry)
+        return call(*args, **kwargs)
     except BillingDocument.DoesNotExist:
-        raise Http404(f"{document} was deleted.") from None
+        raise Http404("The document was deleted.") from None
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,19 +67,16 @@ def pdf_view(request, pk):
     """The PDF: drawn here for a short document; for a long one, the stored file once a worker
     has drawn it, and until then a page that says so (POST: try a failed drawing again)."""
     document = get_object_or_404(selectors.document_detail(), pk=pk)
-    line_count = document.lines.count()
-    if not pdf_files.rendered_by_worker(line_count):
-        return _pdf_response(document, render_document_pdf(document))
     retry = request.method == "POST"
-    stored = _request_pdf(document, line_count, retry=retry)
-    if retry:
+    pdf = _found(pdf_files.document_pdf, document, retry=retry)
+    if pdf.stored is not None and retry:
         return redirect("invoicing:pdf", pk=document.pk)
-    if stored.status == stored.Status.READY and (content := pdf_files.stored_content(stored)):
-        return _pdf_response(document, content)
+    if pdf.content is not None:
+        return as_download(document, pdf.content)
     return render(
         request,
         "invoicing/document_pdf_status.html",
-        {"document": document, "stored": stored, "line_count": line_count},
+        {"document": document, "stored": pdf.stored, "line_count": pdf.line_count},
     )
 
 
@@ -96,7 +87,7 @@ def pdf_status_view(request, pk):
     document = get_object_or_404(selectors.document_detail(), pk=pk)
     line_count = document.lines.count()
     if pdf_files.rendered_by_worker(line_count):
-        stored = _request_pdf(document, line_count)
+        stored = _found(pdf_files.request_pdf, document=document, line_count=line_count)
     else:  # drawn on request: always ready, nothing to store
         stored = StoredPdf(document=document, status=StoredPdf.Status.READY)
     return render(
