@@ -31,18 +31,34 @@ def reserve(prefix: str, count: int, *, using: str | None = None) -> range:
     if count < 1:
         return range(0)
     using = using or router.db_for_write(NumberSequence)
-    rows = NumberSequence.objects.using(using)
     with transaction.atomic(using=using):
-        if not rows.filter(prefix=prefix).update(last_value=F("last_value") + count):
-            try:
-                with transaction.atomic(using=using):
-                    rows.create(prefix=prefix, last_value=count)
-                return range(1, count + 1)
-            except IntegrityError:
-                # A concurrent first use created the row; it is ours to increment now.
-                rows.filter(prefix=prefix).update(last_value=F("last_value") + count)
-        last = rows.filter(prefix=prefix).values_list("last_value", flat=True).get()
+        _add(prefix, count, using=using)
+        rows = NumberSequence.objects.using(using).filter(prefix=prefix)
+        last = rows.values_list("last_value", flat=True).get()
     return range(last - count + 1, last + 1)
+
+
+def lock(prefix: str, *, using: str | None = None) -> None:
+    """Hold `prefix`'s sequence row, taking no number, until the caller's transaction ends:
+    whoever numbers rows of that prefix meanwhile (another import) waits until then."""
+    from core.models import NumberSequence
+
+    _add(prefix, 0, using=using or router.db_for_write(NumberSequence))
+
+
+def _add(prefix: str, count: int, *, using: str) -> None:
+    """Add `count` to the prefix's sequence row (created at `count` on first use), which holds
+    the row until the transaction ends."""
+    from core.models import NumberSequence
+
+    rows = NumberSequence.objects.using(using)
+    if not rows.filter(prefix=prefix).update(last_value=F("last_value") + count):
+        try:
+            with transaction.atomic(using=using):
+                rows.create(prefix=prefix, last_value=count)
+        except IntegrityError:
+            # A concurrent first use created the row; it is ours to add to now.
+            rows.filter(prefix=prefix).update(last_value=F("last_value") + count)
 
 
 def next_numbers(prefix: str, count: int, *, using: str | None = None) -> list[str]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import F
 
 from accounts.imports.reading import (
     ACCOUNTS_LINKED,
@@ -36,6 +35,7 @@ from accounts.imports.values import (
 from accounts.models import Account, Charge, Subscription
 from accounts.services import accounts_bulk_create
 from accounts.usage import LOOKUP_CHUNK
+from core import numbering
 from core.iterables import batched
 from core.models import NumberSequence
 from core.numbering import NUMBER_WIDTH
@@ -338,10 +338,7 @@ def _refuse_accounts_created_meanwhile(plans: list[_AccountPlan], *, using: str)
     at once (a double click, two operators) then write one after the other, and the second
     finds the first one's accounts instead of creating them twice. Given numbers need this not:
     their unique constraint refuses the second write."""
-    rows = NumberSequence.objects.using(using).filter(prefix=Account.NUMBER_PREFIX)
-    if not rows.update(last_value=F("last_value")):
-        NumberSequence.objects.using(using).get_or_create(prefix=Account.NUMBER_PREFIX)
-        rows.update(last_value=F("last_value"))
+    numbering.lock(Account.NUMBER_PREFIX, using=using)
     created: dict[int, list[tuple[str, str]]] = {}
     _check_existing_accounts(dict(enumerate(plans)), created, using=using)
     if created:

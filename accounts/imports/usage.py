@@ -140,8 +140,8 @@ def import_usage(
             )
     result.created = {"usage records": result.rows_written}
     result.source = source
-    numbers = Account.objects.using(using).filter(pk__in=linked).order_by("number")
     if linked and result.rows_written:
+        numbers = Account.objects.using(using).filter(pk__in=linked).order_by("number")
         result.account_numbers = list(numbers.values_list("number", flat=True))
     return result
 
