@@ -187,6 +187,7 @@ def _progress(run: BillRun, now: dt.datetime, *, counts, documents: dict[str, in
     }
 
 
+BILLING = (BillRun.Status.PENDING, BillRun.Status.PROCESSING)
 # The buttons of the run's page, each with its confirmation.
 BUTTONS = (Action.POST, Action.RETRY, Action.TERMINATE, Action.CANCEL, Action.DELETE)
 
@@ -197,7 +198,14 @@ def _run_state(run: BillRun, user, now: dt.datetime) -> dict:
     While the run changes by itself its buttons change with it (Pending offers Cancel,
     Processing Terminate): the page then holds the confirmation of every button the user may
     press, and the header is sent again whenever `header_key` (status, alert, buttons) moves."""
-    document_counts = selectors.document_counts(run)
+    counts = selectors.run_counts(run)
+    if run.status in BILLING:
+        # Nothing is posted or canceled while a run bills: its documents are the drafts its
+        # done chunks wrote with their counts, so a poll needs no count over the documents.
+        written = counts["number_of_invoices"] + counts["number_of_credit_memos"]
+        document_counts = {BillingDocument.Status.DRAFT: written} if written else {}
+    else:
+        document_counts = selectors.document_counts(run)
     documents_total = sum(document_counts.values())
     posted = document_counts.get(BillingDocument.Status.POSTED, 0)
     actions = services.available_actions(run, user=user, documents=document_counts)
@@ -213,7 +221,7 @@ def _run_state(run: BillRun, user, now: dt.datetime) -> dict:
             else actions
         ),
         "header_key": f"{run.status}.{run.number_of_failures}.{'.'.join(shown)}",
-        "counts": selectors.run_counts(run),
+        "counts": counts,
         "percent_posted": int(posted * 100 / documents_total) if documents_total else None,
         "documents_total": documents_total,
         "duration": (

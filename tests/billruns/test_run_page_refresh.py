@@ -124,3 +124,15 @@ def test_a_processing_run_counts_the_accounts_of_a_chunk_that_failed_too(logged_
     stats = dict(re.findall(r'data-stat="([\w-]+)">([^<]*)<', summary))
     assert run_statistics(run.pk)["number_of_accounts"] == 1000
     assert stats["accounts"] == "1,000"  # what the run will say for these two chunks
+
+
+def test_a_poll_while_a_run_bills_does_not_count_its_documents(logged_in):
+    """The page polls every few seconds while a run of a million accounts writes its
+    documents: the counts come from its done chunks, never from a count over the documents."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run = BillRunFactory(status="Processing", executed_at=timezone.now(), chunks_total=4)
+    with CaptureQueriesContext(connection) as queries:
+        progress(logged_in, run, "")
+    assert not [q["sql"] for q in queries if "invoicing_billingdocument" in q["sql"]]
