@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from billruns.models import BillRun
 
 ALL_CHARGE_TYPES = tuple(choice.value for choice in Charge.ChargeType)
-CHARGE_TYPE_LABELS = dict(Charge.ChargeType.choices)
 # Zuora asks for confirmation beyond a year and refuses beyond ten.
 MAX_YEARS_AHEAD = 10
 # No billing date lies before 2000 (see date_window).

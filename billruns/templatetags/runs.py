@@ -3,11 +3,12 @@
 
 from django import template
 
+from accounts.models import Charge
 from billruns.models import BillRun
-from billruns.terms import CHARGE_TYPE_LABELS
 
 register = template.Library()
 STATUS_LABELS = dict(BillRun.Status.choices)
+CHARGE_TYPE_LABELS = dict(Charge.ChargeType.choices)
 
 
 @register.filter
